@@ -1,0 +1,1 @@
+"""Trading runtime: the library and the engine of the platform (never imports dagster)."""

@@ -1,0 +1,193 @@
+"""Typed settings for every process of the platform.
+
+Values come from the environment (and an optional ``.env`` file); secrets are only ever read
+from there and are held as ``SecretStr`` so they never appear in ``repr``, logs or metadata.
+
+Map:
+    Settings            the whole configuration, validated at start-up
+    Settings.mode       the effective runtime mode (sim without keys, paper with keys,
+                        live only with the explicit confirmation)
+    StrategySettings / RiskSettings are built from the flat environment keys by
+    ``Settings.strategy_config()`` / ``Settings.risk_config()``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from trading_runtime.domain.enums import TradingMode
+from trading_runtime.marketdata.universe import DEFAULT_UNIVERSE, REFERENCE_SYMBOL
+
+LIVE_TRADING_CONFIRMATION = "I understand this trades real money"
+
+
+class ConfigurationError(ValueError):
+    """The configuration cannot run: missing keys, an unsafe mode, contradictory values."""
+
+
+def _split_symbols(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip().upper() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Process configuration. Unknown keys in an explicit constructor call are errors."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        case_sensitive=False,
+        populate_by_name=True,
+    )
+
+    # --- storage -------------------------------------------------------------------------
+    database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
+    db_host: str | None = Field(default=None, alias="DB_HOST")
+    db_port: int = Field(default=5432, alias="DB_PORT")
+    db_name: str | None = Field(default=None, alias="DB_NAME")
+    db_user: str | None = Field(default=None, alias="DB_USER")
+    db_password: SecretStr | None = Field(default=None, alias="DB_PASSWORD")
+    dagster_database_url: SecretStr | None = Field(default=None, alias="DAGSTER_DATABASE_URL")
+    embedded_postgres_dir: Path = Field(default=Path(".data/postgres"), alias="EMBEDDED_POSTGRES_DIR")
+    data_root: str = Field(default=".data/lake", alias="DATA_ROOT")
+    spool_dir: Path = Field(default=Path(".data/spool"), alias="SPOOL_DIR")
+
+    # --- market data -----------------------------------------------------------------------
+    market_data_source: Literal["synthetic", "alpaca"] = Field(
+        default="synthetic", alias="MARKET_DATA_SOURCE"
+    )
+    symbols: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_UNIVERSE), alias="SYMBOLS"
+    )
+    reference_symbol: str = Field(default=REFERENCE_SYMBOL, alias="REFERENCE_SYMBOL")
+    synthetic_seed: int = Field(default=7, alias="SYNTHETIC_SEED")
+    history_start: dt.date = Field(default=dt.date(2026, 1, 2), alias="HISTORY_START")
+    alpaca_data_feed: Literal["iex", "sip"] = Field(default="iex", alias="ALPACA_DATA_FEED")
+
+    # --- broker ----------------------------------------------------------------------------
+    trading_mode: TradingMode | None = Field(default=None, alias="TRADING_MODE")
+    live_trading_confirmation: str | None = Field(default=None, alias="LIVE_TRADING_CONFIRMATION")
+    alpaca_api_key: SecretStr | None = Field(default=None, alias="ALPACA_API_KEY")
+    alpaca_secret_key: SecretStr | None = Field(default=None, alias="ALPACA_SECRET_KEY")
+    alpaca_trading_url: str | None = Field(default=None, alias="ALPACA_TRADING_URL")
+    alpaca_data_url: str | None = Field(default=None, alias="ALPACA_DATA_URL")
+    alpaca_data_stream_url: str | None = Field(default=None, alias="ALPACA_DATA_STREAM_URL")
+    alpaca_trading_stream_url: str | None = Field(
+        default=None, alias="ALPACA_TRADING_STREAM_URL"
+    )
+    rest_timeout_s: float = Field(default=10.0, gt=0, alias="ALPACA_REST_TIMEOUT_S")
+
+    # --- strategy and risk (defaults are the seed bot's rules) ------------------------------
+    buy_probability_threshold: float = Field(
+        default=0.75, ge=0.0, le=1.0, alias="BUY_PROBABILITY_THRESHOLD"
+    )
+    sell_probability_threshold: float = Field(
+        default=0.0, ge=0.0, le=1.0, alias="SELL_PROBABILITY_THRESHOLD"
+    )
+    max_buys_per_symbol_per_day: int = Field(default=3, ge=0, alias="MAX_BUYS_PER_SYMBOL_PER_DAY")
+    max_position_fraction: Decimal = Field(
+        default=Decimal("0.20"), gt=0, le=1, alias="MAX_POSITION_FRACTION"
+    )
+    limit_offset_bps: Decimal = Field(default=Decimal("10"), ge=0, alias="LIMIT_OFFSET_BPS")
+    no_entry_minutes_before_close: int = Field(
+        default=15, ge=0, alias="NO_ENTRY_MINUTES_BEFORE_CLOSE"
+    )
+    flatten_at_close: bool = Field(default=False, alias="FLATTEN_AT_CLOSE")
+    flatten_minutes_before_close: int = Field(default=5, ge=1, alias="FLATTEN_MINUTES_BEFORE_CLOSE")
+    daily_loss_limit_fraction: Decimal = Field(
+        default=Decimal("0.03"), gt=0, le=1, alias="DAILY_LOSS_LIMIT_FRACTION"
+    )
+    flatten_on_kill_switch: bool = Field(default=False, alias="FLATTEN_ON_KILL_SWITCH")
+    legacy_day_trade_guard: bool = Field(default=False, alias="LEGACY_DAY_TRADE_GUARD")
+    cancel_open_orders_on_stop: bool = Field(default=True, alias="CANCEL_OPEN_ORDERS_ON_STOP")
+    model_poll_interval_s: float = Field(default=30.0, gt=0, alias="MODEL_POLL_INTERVAL_S")
+
+    # --- sim -------------------------------------------------------------------------------
+    sim_starting_cash: Decimal = Field(default=Decimal("100000"), gt=0, alias="SIM_STARTING_CASH")
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _parse_symbols(cls, value: Any) -> Any:
+        return _split_symbols(value)
+
+    @field_validator("reference_symbol", mode="before")
+    @classmethod
+    def _upper_reference(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _validate(self) -> Settings:
+        if not self.symbols:
+            raise ConfigurationError("SYMBOLS is empty: name at least one symbol to trade")
+        if (self.alpaca_api_key is None) != (self.alpaca_secret_key is None):
+            raise ConfigurationError(
+                "ALPACA_API_KEY and ALPACA_SECRET_KEY must be set together"
+            )
+        mode = self.mode
+        if mode in (TradingMode.PAPER, TradingMode.LIVE) and not self.has_alpaca_keys:
+            raise ConfigurationError(f"TRADING_MODE={mode} needs ALPACA_API_KEY/ALPACA_SECRET_KEY")
+        if mode is TradingMode.LIVE and self.live_trading_confirmation != LIVE_TRADING_CONFIRMATION:
+            raise ConfigurationError(
+                "TRADING_MODE=live trades real money; set LIVE_TRADING_CONFIRMATION="
+                f"'{LIVE_TRADING_CONFIRMATION}' to confirm"
+            )
+        if self.market_data_source == "alpaca" and not self.has_alpaca_keys:
+            raise ConfigurationError("MARKET_DATA_SOURCE=alpaca needs Alpaca keys")
+        return self
+
+    # --- derived -----------------------------------------------------------------------------
+    @property
+    def has_alpaca_keys(self) -> bool:
+        return self.alpaca_api_key is not None and self.alpaca_secret_key is not None
+
+    @property
+    def mode(self) -> TradingMode:
+        """The effective mode: explicit setting, else paper with keys, else sim."""
+        if self.trading_mode is not None:
+            return self.trading_mode
+        return TradingMode.PAPER if self.has_alpaca_keys else TradingMode.SIM
+
+    @property
+    def universe(self) -> list[str]:
+        """Traded symbols plus the reference symbol, reference first, no duplicates."""
+        return [self.reference_symbol, *[s for s in self.symbols if s != self.reference_symbol]]
+
+    @property
+    def traded_symbols(self) -> list[str]:
+        return [s for s in self.symbols if s != self.reference_symbol]
+
+    def database_url_from_parts(self) -> str | None:
+        """``DATABASE_URL`` if set, else one built from the seed's ``DB_*`` keys, else None."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        if self.db_host and self.db_name:
+            from sqlalchemy.engine import URL
+
+            url = URL.create(
+                "postgresql+psycopg",
+                username=self.db_user,
+                password=self.db_password.get_secret_value() if self.db_password else None,
+                host=self.db_host,
+                port=self.db_port,
+                database=self.db_name,
+            )
+            return url.render_as_string(hide_password=False)
+        return None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment; ``overrides`` use the environment key names."""
+    try:
+        return Settings(**overrides)
+    except ConfigurationError:
+        raise
+    except ValueError as error:  # pydantic.ValidationError is a ValueError
+        raise ConfigurationError(str(error)) from error

@@ -1,0 +1,1 @@
+"""Market data: exchange calendar, universe, bar sources (synthetic, Alpaca, files)."""
