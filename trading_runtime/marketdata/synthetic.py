@@ -67,7 +67,7 @@ class SyntheticMarketParameters:
     day_regime_sigma: float = 0.25
     ou_rate: float = 0.08
     ou_sigma: float = 0.0005
-    shock_probability: float = 0.003
+    shock_probability: float = 0.004
     shock_min: float = 0.006
     shock_max: float = 0.015
     shock_transient: float = 0.6

@@ -1,0 +1,1 @@
+"""Labels, datasets, walk-forward training, evaluation and the model artifact format."""

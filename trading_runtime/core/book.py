@@ -1,0 +1,167 @@
+"""The in-memory book: cash, positions, working orders and today's counters, kept from
+order events. The engine feeds it broker events; the backtester feeds it simulated ones.
+
+Invariants: a fill (by ``execution_id``) is applied once; cash moves by
+``-signed_qty * price - fee``; a position's average entry price changes only on buys;
+buying power tracks the last broker figure plus the cash moved since.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from trading_runtime.domain.enums import OrderSide
+from trading_runtime.domain.orders import Fill, OrderIntent, OrderUpdated
+from trading_runtime.domain.portfolio import AccountSnapshot, PortfolioState, Position
+
+_ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class WorkingOrder:
+    client_order_id: str
+    symbol: str
+    side: OrderSide
+    remaining_qty: Decimal
+    limit_price: Decimal | None
+    model_version_id: int | None
+
+
+class Book:
+    def __init__(
+        self,
+        cash: Decimal,
+        positions: dict[str, Position] | None = None,
+        buying_power: Decimal | None = None,
+        day_start_equity: Decimal | None = None,
+    ) -> None:
+        self.cash = cash
+        self.positions: dict[str, Position] = dict(positions or {})
+        self._synced_cash = cash
+        self._synced_buying_power = cash if buying_power is None else buying_power
+        self.working: dict[str, WorkingOrder] = {}
+        self.buys_today: dict[str, int] = {}
+        self.last_prices: dict[str, Decimal] = {}
+        self.day_trades: list[dt.date] = []
+        self.fees_paid = _ZERO
+        self.realized_pnl = _ZERO
+        self._seen_executions: set[str] = set()
+        self._day_trade_orders: set[str] = set()
+        self.day_start_equity = day_start_equity if day_start_equity is not None else self.equity
+
+    # --- prices and valuation ---------------------------------------------------------------
+    def mark(self, symbol: str, price: Decimal) -> None:
+        self.last_prices[symbol] = price
+
+    @property
+    def market_value(self) -> Decimal:
+        total = _ZERO
+        for symbol, position in self.positions.items():
+            total += position.qty * self.last_prices.get(symbol, position.avg_entry_price)
+        return total
+
+    @property
+    def equity(self) -> Decimal:
+        return self.cash + self.market_value
+
+    @property
+    def buying_power(self) -> Decimal:
+        return self._synced_buying_power + (self.cash - self._synced_cash)
+
+    @property
+    def reserved_buying_power(self) -> Decimal:
+        return sum(
+            (o.remaining_qty * (o.limit_price or _ZERO) for o in self.working.values() if o.side is OrderSide.BUY),
+            _ZERO,
+        )
+
+    def state(self, timestamp: dt.datetime) -> PortfolioState:
+        sides: dict[str, set[OrderSide]] = {}
+        for order in self.working.values():
+            sides.setdefault(order.symbol, set()).add(order.side)
+        return PortfolioState(
+            account=AccountSnapshot(cash=self.cash, buying_power=self.buying_power, equity=self.equity, timestamp=timestamp),
+            positions=dict(self.positions),
+            open_order_sides={symbol: frozenset(s) for symbol, s in sides.items()},
+            buys_today=dict(self.buys_today),
+            reserved_buying_power=self.reserved_buying_power,
+            day_start_equity=self.day_start_equity,
+            day_trades=tuple(self.day_trades),
+        )
+
+    # --- order lifecycle ------------------------------------------------------------------
+    def on_submitted(self, intent: OrderIntent, model_version_id: int | None = None) -> None:
+        self.working[intent.client_order_id] = WorkingOrder(
+            intent.client_order_id, intent.symbol, intent.side, intent.qty, intent.limit_price, model_version_id
+        )
+        if intent.side is OrderSide.BUY:
+            self.buys_today[intent.symbol] = self.buys_today.get(intent.symbol, 0) + 1
+
+    def on_rejected(self, intent: OrderIntent) -> None:
+        """A submission the broker refused: nothing is working, it does not count as a buy."""
+        if self.working.pop(intent.client_order_id, None) is not None and intent.side is OrderSide.BUY:
+            self.buys_today[intent.symbol] = max(self.buys_today.get(intent.symbol, 1) - 1, 0)
+
+    def on_update(self, update: OrderUpdated, trading_day: dt.date | None = None) -> bool:
+        """Apply a broker event; returns False for a fill already applied."""
+        if update.fill is not None:
+            if not self.apply_fill(update.fill, trading_day):
+                return False
+        order = self.working.get(update.order.client_order_id)
+        if order is not None:
+            order.remaining_qty = update.order.remaining_qty
+            if update.order.status.is_terminal or order.remaining_qty <= 0:
+                del self.working[update.order.client_order_id]
+        return True
+
+    def apply_fill(self, fill: Fill, trading_day: dt.date | None = None) -> bool:
+        if fill.execution_id in self._seen_executions:
+            return False
+        self._seen_executions.add(fill.execution_id)
+        self.cash -= fill.signed_qty * fill.price + fill.fee
+        self.fees_paid += fill.fee
+        self.last_prices.setdefault(fill.symbol, fill.price)
+        position = self.positions.get(fill.symbol)
+        held = position.qty if position else _ZERO
+        if fill.side is OrderSide.BUY:
+            new_qty = held + fill.qty
+            cost = (position.cost_basis if position else _ZERO) + fill.qty * fill.price
+            self.positions[fill.symbol] = Position(fill.symbol, new_qty, cost / new_qty)
+        else:
+            entry = position.avg_entry_price if position else fill.price
+            self.realized_pnl += (fill.price - entry) * fill.qty
+            new_qty = held - fill.qty
+            if new_qty == 0:
+                self.positions.pop(fill.symbol, None)
+            else:
+                self.positions[fill.symbol] = Position(fill.symbol, new_qty, entry)
+            bought_today = self.buys_today.get(fill.symbol, 0) > 0
+            if trading_day is not None and bought_today and fill.client_order_id not in self._day_trade_orders:
+                # One day trade per closing order, however many executions it takes.
+                self._day_trade_orders.add(fill.client_order_id)
+                self.day_trades.append(trading_day)
+        return True
+
+    # --- reconciliation -----------------------------------------------------------------------
+    def sync_account(self, account: AccountSnapshot) -> None:
+        """Adopt the broker's cash and buying power (the broker is the source of truth)."""
+        self.cash = account.cash
+        self._synced_cash = account.cash
+        self._synced_buying_power = account.buying_power
+
+    def sync_positions(self, positions: dict[str, Position]) -> dict[str, tuple[Decimal, Decimal]]:
+        """Adopt the broker's positions; returns {symbol: (book qty, broker qty)} that differed."""
+        differences = {}
+        for symbol in set(self.positions) | set(positions):
+            mine = self.positions[symbol].qty if symbol in self.positions else _ZERO
+            theirs = positions[symbol].qty if symbol in positions else _ZERO
+            if mine != theirs:
+                differences[symbol] = (mine, theirs)
+        self.positions = {s: p for s, p in positions.items() if p.qty != 0}
+        return differences
+
+    def new_day(self, day_start_equity: Decimal | None = None) -> None:
+        self.buys_today.clear()
+        self.day_start_equity = day_start_equity if day_start_equity is not None else self.equity
