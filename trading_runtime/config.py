@@ -56,7 +56,9 @@ class Settings(BaseSettings):
     db_user: str | None = Field(default=None, alias="DB_USER")
     db_password: SecretStr | None = Field(default=None, alias="DB_PASSWORD")
     dagster_database_url: SecretStr | None = Field(default=None, alias="DAGSTER_DATABASE_URL")
-    embedded_postgres_dir: Path = Field(default=Path(".data/postgres"), alias="EMBEDDED_POSTGRES_DIR")
+    embedded_postgres_dir: Path = Field(
+        default=Path(".data/postgres"), alias="EMBEDDED_POSTGRES_DIR"
+    )
     data_root: str = Field(default=".data/lake", alias="DATA_ROOT")
     spool_dir: Path = Field(default=Path(".data/spool"), alias="SPOOL_DIR")
 
@@ -80,9 +82,7 @@ class Settings(BaseSettings):
     alpaca_trading_url: str | None = Field(default=None, alias="ALPACA_TRADING_URL")
     alpaca_data_url: str | None = Field(default=None, alias="ALPACA_DATA_URL")
     alpaca_data_stream_url: str | None = Field(default=None, alias="ALPACA_DATA_STREAM_URL")
-    alpaca_trading_stream_url: str | None = Field(
-        default=None, alias="ALPACA_TRADING_STREAM_URL"
-    )
+    alpaca_trading_stream_url: str | None = Field(default=None, alias="ALPACA_TRADING_STREAM_URL")
     rest_timeout_s: float = Field(default=10.0, gt=0, alias="ALPACA_REST_TIMEOUT_S")
 
     # --- strategy and risk (defaults are the seed bot's rules) ------------------------------
@@ -128,9 +128,7 @@ class Settings(BaseSettings):
         if not self.symbols:
             raise ConfigurationError("SYMBOLS is empty: name at least one symbol to trade")
         if (self.alpaca_api_key is None) != (self.alpaca_secret_key is None):
-            raise ConfigurationError(
-                "ALPACA_API_KEY and ALPACA_SECRET_KEY must be set together"
-            )
+            raise ConfigurationError("ALPACA_API_KEY and ALPACA_SECRET_KEY must be set together")
         mode = self.mode
         if mode in (TradingMode.PAPER, TradingMode.LIVE) and not self.has_alpaca_keys:
             raise ConfigurationError(f"TRADING_MODE={mode} needs ALPACA_API_KEY/ALPACA_SECRET_KEY")

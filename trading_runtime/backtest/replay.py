@@ -88,7 +88,9 @@ def run_backtest(
     curve: list[tuple[pd.Timestamp, float, float, float]] = []
     counts = {action.value: 0 for action in Action}
     symbols_column = bars["symbol"].to_numpy()
-    price_columns = {c: bars[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close", "volume")}
+    price_columns = {
+        c: bars[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close", "volume")
+    }
 
     for day in days:
         session = calendar.session(day)
@@ -124,17 +126,31 @@ def run_backtest(
                 )
                 state = book.state(timestamp.to_pydatetime())
                 decisions = decide_minute(
-                    predictions, state, session, timestamp.to_pydatetime(), config.decision, config.session_key
+                    predictions,
+                    state,
+                    session,
+                    timestamp.to_pydatetime(),
+                    config.decision,
+                    config.session_key,
                 )
                 for decision in decisions:
                     counts[decision.action.value] += 1
                     if decision.intent is not None:
                         book.on_submitted(decision.intent, model_version_id)
-                        price = decision.prediction.price if decision.prediction else float(minute_bars[decision.symbol].close)
-                        working[decision.intent.client_order_id] = _Working(
-                            decision.intent, timestamp + pd.Timedelta(minutes=1), decision.intent.qty, price
+                        price = (
+                            decision.prediction.price
+                            if decision.prediction
+                            else float(minute_bars[decision.symbol].close)
                         )
-            curve.append((timestamp, float(book.equity), float(book.cash), float(book.market_value)))
+                        working[decision.intent.client_order_id] = _Working(
+                            decision.intent,
+                            timestamp + pd.Timedelta(minutes=1),
+                            decision.intent.qty,
+                            price,
+                        )
+            curve.append(
+                (timestamp, float(book.equity), float(book.cash), float(book.market_value))
+            )
         for client_order_id in list(working):
             _close_order(working.pop(client_order_id), OrderStatus.EXPIRED, book, orders)
 
@@ -185,7 +201,11 @@ def _match_working(
         if result.execution is not None:
             execution = result.execution
             if order.intent.side is OrderSide.SELL:
-                qty = min(execution.qty, book.positions[order.intent.symbol].qty) if order.intent.symbol in book.positions else Decimal(0)
+                qty = (
+                    min(execution.qty, book.positions[order.intent.symbol].qty)
+                    if order.intent.symbol in book.positions
+                    else Decimal(0)
+                )
             else:
                 qty = execution.qty
             if qty > 0:
@@ -216,7 +236,9 @@ def _match_working(
                         "fee": float(fill.fee),
                         "client_order_id": client_order_id,
                         "slippage_bps": slippage_bps,
-                        "event": TradeEventType.FILL.value if result.finished else TradeEventType.PARTIAL_FILL.value,
+                        "event": TradeEventType.FILL.value
+                        if result.finished
+                        else TradeEventType.PARTIAL_FILL.value,
                     }
                 )
         if result.finished or order.remaining <= 0:
@@ -226,7 +248,9 @@ def _match_working(
             book.working[client_order_id].remaining_qty = order.remaining
 
 
-def _close_order(order: _Working, status: OrderStatus, book: Book, orders: list[dict[str, object]]) -> None:
+def _close_order(
+    order: _Working, status: OrderStatus, book: Book, orders: list[dict[str, object]]
+) -> None:
     book.working.pop(order.intent.client_order_id, None)
     orders.append(
         {
@@ -235,7 +259,9 @@ def _close_order(order: _Working, status: OrderStatus, book: Book, orders: list[
             "side": order.intent.side.value,
             "qty": float(order.intent.qty),
             "filled_qty": float(order.filled_qty),
-            "limit_price": float(order.intent.limit_price) if order.intent.limit_price is not None else math.nan,
+            "limit_price": float(order.intent.limit_price)
+            if order.intent.limit_price is not None
+            else math.nan,
             "submitted_at": order.intent.created_at,
             "status": status.value,
             "reason": order.intent.reason,
@@ -255,7 +281,11 @@ def _benchmark(bars: pd.DataFrame, timestamps: pd.Series, config: BacktestConfig
 
 
 def _metrics(
-    curve: pd.DataFrame, orders: pd.DataFrame, fills: pd.DataFrame, config: BacktestConfig, book: Book
+    curve: pd.DataFrame,
+    orders: pd.DataFrame,
+    fills: pd.DataFrame,
+    config: BacktestConfig,
+    book: Book,
 ) -> dict[str, float]:
     start = float(config.starting_cash)
     if curve.empty:
@@ -272,7 +302,9 @@ def _metrics(
         "benchmark_return": float(benchmark[-1] / start - 1.0),
         "excess_return": float(equity[-1] / start - benchmark[-1] / start),
         "max_drawdown": float(drawdown.min()),
-        "sharpe_annualized": float(returns.mean() / std * math.sqrt(MINUTES_PER_YEAR)) if std > 0 else 0.0,
+        "sharpe_annualized": float(returns.mean() / std * math.sqrt(MINUTES_PER_YEAR))
+        if std > 0
+        else 0.0,
         "orders": float(len(orders)),
         "buy_orders": float((orders["side"] == "buy").sum()) if not orders.empty else 0.0,
         "sell_orders": float((orders["side"] == "sell").sum()) if not orders.empty else 0.0,

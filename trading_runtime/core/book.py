@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from trading_runtime.domain.enums import OrderSide
-from trading_runtime.domain.orders import Fill, OrderIntent, OrderUpdated
+from trading_runtime.domain.orders import Fill, OrderIntent, OrderSnapshot, OrderUpdated
 from trading_runtime.domain.portfolio import AccountSnapshot, PortfolioState, Position
 
 _ZERO = Decimal(0)
@@ -73,7 +73,11 @@ class Book:
     @property
     def reserved_buying_power(self) -> Decimal:
         return sum(
-            (o.remaining_qty * (o.limit_price or _ZERO) for o in self.working.values() if o.side is OrderSide.BUY),
+            (
+                o.remaining_qty * (o.limit_price or _ZERO)
+                for o in self.working.values()
+                if o.side is OrderSide.BUY
+            ),
             _ZERO,
         )
 
@@ -82,7 +86,12 @@ class Book:
         for order in self.working.values():
             sides.setdefault(order.symbol, set()).add(order.side)
         return PortfolioState(
-            account=AccountSnapshot(cash=self.cash, buying_power=self.buying_power, equity=self.equity, timestamp=timestamp),
+            account=AccountSnapshot(
+                cash=self.cash,
+                buying_power=self.buying_power,
+                equity=self.equity,
+                timestamp=timestamp,
+            ),
             positions=dict(self.positions),
             open_order_sides={symbol: frozenset(s) for symbol, s in sides.items()},
             buys_today=dict(self.buys_today),
@@ -94,21 +103,39 @@ class Book:
     # --- order lifecycle ------------------------------------------------------------------
     def on_submitted(self, intent: OrderIntent, model_version_id: int | None = None) -> None:
         self.working[intent.client_order_id] = WorkingOrder(
-            intent.client_order_id, intent.symbol, intent.side, intent.qty, intent.limit_price, model_version_id
+            intent.client_order_id,
+            intent.symbol,
+            intent.side,
+            intent.qty,
+            intent.limit_price,
+            model_version_id,
         )
         if intent.side is OrderSide.BUY:
             self.buys_today[intent.symbol] = self.buys_today.get(intent.symbol, 0) + 1
 
+    def adopt_open_order(self, order: OrderSnapshot) -> None:
+        """Track an order that was already working at the broker (e.g. before a restart)."""
+        self.working[order.client_order_id] = WorkingOrder(
+            order.client_order_id,
+            order.symbol,
+            order.side,
+            order.remaining_qty,
+            order.limit_price,
+            None,
+        )
+
     def on_rejected(self, intent: OrderIntent) -> None:
         """A submission the broker refused: nothing is working, it does not count as a buy."""
-        if self.working.pop(intent.client_order_id, None) is not None and intent.side is OrderSide.BUY:
+        if (
+            self.working.pop(intent.client_order_id, None) is not None
+            and intent.side is OrderSide.BUY
+        ):
             self.buys_today[intent.symbol] = max(self.buys_today.get(intent.symbol, 1) - 1, 0)
 
     def on_update(self, update: OrderUpdated, trading_day: dt.date | None = None) -> bool:
         """Apply a broker event; returns False for a fill already applied."""
-        if update.fill is not None:
-            if not self.apply_fill(update.fill, trading_day):
-                return False
+        if update.fill is not None and not self.apply_fill(update.fill, trading_day):
+            return False
         order = self.working.get(update.order.client_order_id)
         if order is not None:
             order.remaining_qty = update.order.remaining_qty
@@ -138,7 +165,11 @@ class Book:
             else:
                 self.positions[fill.symbol] = Position(fill.symbol, new_qty, entry)
             bought_today = self.buys_today.get(fill.symbol, 0) > 0
-            if trading_day is not None and bought_today and fill.client_order_id not in self._day_trade_orders:
+            if (
+                trading_day is not None
+                and bought_today
+                and fill.client_order_id not in self._day_trade_orders
+            ):
                 # One day trade per closing order, however many executions it takes.
                 self._day_trade_orders.add(fill.client_order_id)
                 self.day_trades.append(trading_day)

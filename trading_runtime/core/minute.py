@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -22,8 +22,8 @@ from trading_runtime.strategy.rules import StrategyConfig, flatten_decisions, pr
 
 @dataclass(frozen=True)
 class DecisionConfig:
-    strategy: StrategyConfig = StrategyConfig()
-    risk: RiskConfig = RiskConfig()
+    strategy: StrategyConfig = field(default_factory=StrategyConfig)
+    risk: RiskConfig = field(default_factory=RiskConfig)
     flatten_on_kill_switch: bool = False
 
 
@@ -44,7 +44,9 @@ def build_predictions(
             model_version_id=model_version_id,
             price=float(close),
         )
-        for symbol, timestamp, close, row in zip(symbols, timestamps, closes, probabilities, strict=True)
+        for symbol, timestamp, close, row in zip(
+            symbols, timestamps, closes, probabilities, strict=True
+        )
     ]
 
 
@@ -61,12 +63,16 @@ def decide_minute(
     killed = kill_switch_triggered(state, config.risk)
     flatten_strategy = config.strategy
     if killed and config.flatten_on_kill_switch:
-        flatten_strategy = replace(config.strategy, flatten_at_close=True, flatten_minutes_before_close=session.minutes)
+        flatten_strategy = replace(
+            config.strategy, flatten_at_close=True, flatten_minutes_before_close=session.minutes
+        )
     flattening = flatten_decisions(state, session, timestamp, session_key, flatten_strategy)
     if flattening:
         closing = {d.symbol for d in flattening}
         proposals = [
-            replace(d, action=Action.HOLD, reason="position is being flattened", intent=None) if d.symbol in closing else d
+            replace(d, action=Action.HOLD, reason="position is being flattened", intent=None)
+            if d.symbol in closing
+            else d
             for d in proposals
         ]
         proposals.extend(flattening)
@@ -80,9 +86,15 @@ def decide_minute(
             continue
         verdict = next(verdicts)
         if verdict.approved is None:
-            decisions.append(replace(decision, action=Action.HOLD, reason=f"risk: {verdict.reason}", intent=None))
+            decisions.append(
+                replace(decision, action=Action.HOLD, reason=f"risk: {verdict.reason}", intent=None)
+            )
         elif verdict.reason:
-            decisions.append(replace(decision, reason=f"{decision.reason}; {verdict.reason}", intent=verdict.approved))
+            decisions.append(
+                replace(
+                    decision, reason=f"{decision.reason}; {verdict.reason}", intent=verdict.approved
+                )
+            )
         else:
             decisions.append(decision)
     return decisions

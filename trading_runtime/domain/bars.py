@@ -6,7 +6,17 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-BAR_COLUMNS = ("symbol", "timestamp", "open", "high", "low", "close", "volume", "trade_count", "vwap")
+BAR_COLUMNS = (
+    "symbol",
+    "timestamp",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "trade_count",
+    "vwap",
+)
 
 
 class InvalidBarError(ValueError):

@@ -21,7 +21,9 @@ from trading_runtime.domain.enums import (
 )
 
 
-def make_client_order_id(session_id: str, symbol: str, timestamp: dt.datetime, side: OrderSide) -> str:
+def make_client_order_id(
+    session_id: str, symbol: str, timestamp: dt.datetime, side: OrderSide
+) -> str:
     """Deterministic id: one order per (session, symbol, minute, side).
 
     Re-submitting after a crash or a timeout produces the same id, so the broker's
@@ -50,7 +52,9 @@ class OrderIntent:
     def __post_init__(self) -> None:
         if self.qty <= 0:
             raise ValueError(f"order quantity must be positive, got {self.qty}")
-        if self.order_type is OrderType.LIMIT and (self.limit_price is None or self.limit_price <= 0):
+        if self.order_type is OrderType.LIMIT and (
+            self.limit_price is None or self.limit_price <= 0
+        ):
             raise ValueError("a limit order needs a positive limit price")
 
     @property

@@ -116,14 +116,18 @@ def wilder_rsi(close: np.ndarray, window: int) -> np.ndarray:
             average_gain += alpha * (gains[k] - average_gain)
             average_loss += alpha * (losses[k] - average_loss)
         if k >= window - 1:
-            out[k] = 100.0 if average_loss == 0 else 100.0 - 100.0 / (1.0 + average_gain / average_loss)
+            out[k] = (
+                100.0 if average_loss == 0 else 100.0 - 100.0 / (1.0 + average_gain / average_loss)
+            )
     return out
 
 
 def wilder_atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int) -> np.ndarray:
     """Average true range seeded with the mean of the first ``window`` true ranges."""
     previous_close = np.concatenate(([np.nan], close[:-1]))
-    true_range = np.fmax(high - low, np.fmax(np.abs(high - previous_close), np.abs(low - previous_close)))
+    true_range = np.fmax(
+        high - low, np.fmax(np.abs(high - previous_close), np.abs(low - previous_close))
+    )
     out = np.full(len(close), np.nan)
     if len(close) < window:
         return out
@@ -137,13 +141,20 @@ def wilder_atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int
 
 def _reference_returns(group: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     returns = _one_bar_returns(group)
-    out = pd.DataFrame({"timestamp": group["timestamp"].to_numpy(), "session_date": group["session_date"].to_numpy()})
+    out = pd.DataFrame(
+        {
+            "timestamp": group["timestamp"].to_numpy(),
+            "session_date": group["session_date"].to_numpy(),
+        }
+    )
     for n in spec.reference_windows_needed:
         out[f"spy_ret_{n}"] = _window_sum(returns, n)
     return out
 
 
-def _symbol_features(group: pd.DataFrame, session: calendar.Session, spec: FeatureSpec) -> pd.DataFrame:
+def _symbol_features(
+    group: pd.DataFrame, session: calendar.Session, spec: FeatureSpec
+) -> pd.DataFrame:
     open_ = group["open"].to_numpy(dtype=float)
     high = group["high"].to_numpy(dtype=float)
     low = group["low"].to_numpy(dtype=float)

@@ -109,7 +109,9 @@ class _SymbolState:
 class StreamingFeatures:
     """Per-symbol incremental state for every feature of ``spec``."""
 
-    def __init__(self, reference_symbol: str = REFERENCE_SYMBOL, spec: FeatureSpec = FEATURE_SPEC) -> None:
+    def __init__(
+        self, reference_symbol: str = REFERENCE_SYMBOL, spec: FeatureSpec = FEATURE_SPEC
+    ) -> None:
         self.reference_symbol = reference_symbol
         self.spec = spec
         self._names = spec.names
@@ -123,7 +125,9 @@ class StreamingFeatures:
         return len(self._symbols)
 
     def update(self, bars: Iterable[Bar]) -> FeatureRows:
-        ordered = sorted(bars, key=lambda b: (b.timestamp, b.symbol != self.reference_symbol, b.symbol))
+        ordered = sorted(
+            bars, key=lambda b: (b.timestamp, b.symbol != self.reference_symbol, b.symbol)
+        )
         rejected: list[tuple[Bar, str]] = []
         symbols: list[str] = []
         timestamps: list[dt.datetime] = []
@@ -145,7 +149,9 @@ class StreamingFeatures:
             closes.append(bar.close)
         values = np.vstack(rows) if rows else np.empty((0, len(self._names)))
         complete = ~np.isnan(values).any(axis=1) if rows else np.zeros(0, dtype=bool)
-        return FeatureRows(symbols, timestamps, np.asarray(closes, dtype=float), values, complete, rejected)
+        return FeatureRows(
+            symbols, timestamps, np.asarray(closes, dtype=float), values, complete, rejected
+        )
 
     def forget(self, symbols: Sequence[str]) -> None:
         """Drop the state of symbols leaving the universe."""
@@ -191,7 +197,9 @@ class StreamingFeatures:
         if k == 0:
             true_range = bar.high - bar.low
         else:
-            true_range = max(bar.high - bar.low, abs(bar.high - previous_close), abs(bar.low - previous_close))
+            true_range = max(
+                bar.high - bar.low, abs(bar.high - previous_close), abs(bar.low - previous_close)
+            )
         window = spec.atr_window
         if k < window - 1:
             state.true_range_sum += true_range
@@ -200,7 +208,11 @@ class StreamingFeatures:
         else:
             state.atr = (state.atr * (window - 1) + true_range) / window
         state.log_volumes.append(math.log1p(bar.volume))
-        bar_vwap = bar.vwap if bar.vwap is not None and math.isfinite(bar.vwap) else (bar.high + bar.low + bar.close) / 3.0
+        bar_vwap = (
+            bar.vwap
+            if bar.vwap is not None and math.isfinite(bar.vwap)
+            else (bar.high + bar.low + bar.close) / 3.0
+        )
         state.cumulative_price_volume += bar_vwap * bar.volume
         state.cumulative_volume += bar.volume
         state.last_close = bar.close
@@ -220,18 +232,28 @@ class StreamingFeatures:
         row[index["range_1"]] = (bar.high - bar.low) / bar.close
         row[index[f"atr_{window}"]] = state.atr / bar.close
         if k >= spec.rsi_window - 1:
-            rsi = 100.0 if state.average_loss == 0 else 100.0 - 100.0 / (1.0 + state.average_gain / state.average_loss)
+            rsi = (
+                100.0
+                if state.average_loss == 0
+                else 100.0 - 100.0 / (1.0 + state.average_gain / state.average_loss)
+            )
         else:
             rsi = _NAN
         row[index[f"rsi_{spec.rsi_window}"]] = rsi
         row[index[f"volume_z_{spec.volume_window}"]] = self._volume_z(state)
         if state.cumulative_volume > 0:
-            row[index["vwap_dev"]] = bar.close / (state.cumulative_price_volume / state.cumulative_volume) - 1.0
+            row[index["vwap_dev"]] = (
+                bar.close / (state.cumulative_price_volume / state.cumulative_volume) - 1.0
+            )
         else:
             row[index["vwap_dev"]] = 0.0
         row[index["open_dev"]] = math.log(bar.close / state.first_open)
-        row[index["minute_of_session"]] = (bar.timestamp - state.session.open).total_seconds() / 60.0
-        row[index["minutes_to_close"]] = (state.session.close - bar.timestamp).total_seconds() / 60.0
+        row[index["minute_of_session"]] = (
+            bar.timestamp - state.session.open
+        ).total_seconds() / 60.0
+        row[index["minutes_to_close"]] = (
+            state.session.close - bar.timestamp
+        ).total_seconds() / 60.0
         return row
 
     def _volume_z(self, state: _SymbolState) -> float:

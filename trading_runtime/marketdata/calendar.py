@@ -49,7 +49,9 @@ def _calendar() -> xcals.ExchangeCalendar:
 
 
 def _to_utc(ts: pd.Timestamp) -> dt.datetime:
-    return ts.tz_convert("UTC").to_pydatetime() if ts.tzinfo else ts.tz_localize("UTC").to_pydatetime()
+    return (
+        ts.tz_convert("UTC").to_pydatetime() if ts.tzinfo else ts.tz_localize("UTC").to_pydatetime()
+    )
 
 
 class CalendarRangeError(ValueError):

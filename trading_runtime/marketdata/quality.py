@@ -66,7 +66,9 @@ def bar_problems(bars: pd.DataFrame, session: Session) -> pd.Series:
     high, low = bars["high"].to_numpy(float), bars["low"].to_numpy(float)
     open_, close = bars["open"].to_numpy(float), bars["close"].to_numpy(float)
     mark(high < low, "high below low")
-    mark((open_ < low) | (open_ > high) | (close < low) | (close > high), "open/close outside range")
+    mark(
+        (open_ < low) | (open_ > high) | (close < low) | (close > high), "open/close outside range"
+    )
     volume = bars["volume"].to_numpy(float)
     mark(~np.isfinite(volume) | (volume < 0), "negative or missing volume")
     timestamps = pd.DatetimeIndex(bars["timestamp"])

@@ -50,11 +50,19 @@ class ParquetLake:
         return self.root / "bars" / f"date={day.isoformat()}" / "bars.parquet"
 
     def features_path(self, day: dt.date, spec_hash: str) -> UPath:
-        return self.root / "features" / f"spec={spec_hash}" / f"date={day.isoformat()}" / "features.parquet"
+        return (
+            self.root
+            / "features"
+            / f"spec={spec_hash}"
+            / f"date={day.isoformat()}"
+            / "features.parquet"
+        )
 
     # --- bars -----------------------------------------------------------------------------
     def write_bars(self, day: dt.date, bars: pd.DataFrame) -> UPath:
-        table = pa.Table.from_pandas(bars[list(BAR_SCHEMA.names)], schema=BAR_SCHEMA, preserve_index=False)
+        table = pa.Table.from_pandas(
+            bars[list(BAR_SCHEMA.names)], schema=BAR_SCHEMA, preserve_index=False
+        )
         return self._write(self.bars_path(day), table)
 
     def read_bars(self, day: dt.date) -> pd.DataFrame:

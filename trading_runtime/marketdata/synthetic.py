@@ -101,7 +101,10 @@ class SyntheticMarket:
         timestamps = session.bar_timestamps()
         market_returns, day_regime = self._market_path(day, minutes)
         frames = []
-        ordered = [self.reference_symbol, *sorted(s for s in set(symbols) if s != self.reference_symbol)]
+        ordered = [
+            self.reference_symbol,
+            *sorted(s for s in set(symbols) if s != self.reference_symbol),
+        ]
         for symbol in ordered:
             frames.append(self._symbol_bars(symbol, day, timestamps, market_returns, day_regime))
         bars = pd.concat(frames, ignore_index=True)
@@ -138,7 +141,9 @@ class SyntheticMarket:
         market_walk = _anchor_walk(self.seed, "__market__")
         level = sigma * walk[index]
         if not is_reference:
-            level += profile.beta * self.parameters.reference_anchor_daily_sigma * market_walk[index]
+            level += (
+                profile.beta * self.parameters.reference_anchor_daily_sigma * market_walk[index]
+            )
         else:
             level = self.parameters.reference_anchor_daily_sigma * market_walk[index] + 0.1 * level
         return float(np.log(profile.base_price) + level)
@@ -183,8 +188,12 @@ class SyntheticMarket:
         wick_down = np.abs(rng.standard_normal(minutes)) * 0.5 * minute_sigma
         open_c = np.round(open_, 2)
         close_c = np.round(close, 2)
-        high_c = np.maximum(np.round(np.maximum(open_, close) * np.exp(wick_up), 2), np.maximum(open_c, close_c))
-        low_c = np.minimum(np.round(np.minimum(open_, close) * np.exp(-wick_down), 2), np.minimum(open_c, close_c))
+        high_c = np.maximum(
+            np.round(np.maximum(open_, close) * np.exp(wick_up), 2), np.maximum(open_c, close_c)
+        )
+        low_c = np.minimum(
+            np.round(np.minimum(open_, close) * np.exp(-wick_down), 2), np.minimum(open_c, close_c)
+        )
         low_c = np.maximum(low_c, 0.01)
         move = np.abs(log_returns) / (profile.idio_sigma + 1e-12)
         volume = (
@@ -241,7 +250,12 @@ def _seasonality(minutes: int) -> np.ndarray:
 def _profile(seed: int, symbol: str, is_reference: bool) -> SymbolProfile:
     rng = np.random.default_rng([seed, _stable_int("profile"), _stable_int(symbol)])
     if is_reference:
-        return SymbolProfile(base_price=float(rng.uniform(550, 650)), beta=1.0, idio_sigma=0.0003, base_volume=60_000.0)
+        return SymbolProfile(
+            base_price=float(rng.uniform(550, 650)),
+            beta=1.0,
+            idio_sigma=0.0003,
+            base_volume=60_000.0,
+        )
     return SymbolProfile(
         base_price=float(np.round(np.exp(rng.uniform(np.log(40), np.log(900))), 2)),
         beta=float(rng.uniform(0.8, 1.5)),

@@ -42,7 +42,11 @@ class TradingModel:
 
     @classmethod
     def from_booster(
-        cls, booster: xgb.Booster, feature_spec: FeatureSpec, label_spec: LabelSpec, best_iteration: int
+        cls,
+        booster: xgb.Booster,
+        feature_spec: FeatureSpec,
+        label_spec: LabelSpec,
+        best_iteration: int,
     ) -> TradingModel:
         booster.feature_names = list(feature_spec.names)
         booster.set_attr(
@@ -64,7 +68,10 @@ class TradingModel:
         return bytes(self.booster.save_raw(raw_format="ubj"))
 
     def check_compatible(self, spec: FeatureSpec) -> None:
-        if self.metadata.feature_spec_hash != spec.hash or self.metadata.feature_names != spec.names:
+        if (
+            self.metadata.feature_spec_hash != spec.hash
+            or self.metadata.feature_names != spec.names
+        ):
             raise ModelIncompatibleError(
                 f"model features {self.metadata.feature_spec_hash} do not match "
                 f"the running feature spec {spec.hash}"
@@ -76,7 +83,9 @@ class TradingModel:
             return np.empty((0, 3), dtype=np.float32)
         matrix = np.ascontiguousarray(features, dtype=np.float32)
         return np.asarray(
-            self.booster.inplace_predict(matrix, iteration_range=self._iteration_range, validate_features=False)
+            self.booster.inplace_predict(
+                matrix, iteration_range=self._iteration_range, validate_features=False
+            )
         ).reshape(len(matrix), 3)
 
     def feature_importance(self) -> dict[str, float]:

@@ -30,14 +30,21 @@ class Dataset:
 
     def select_days(self, days: list[dt.date]) -> Dataset:
         mask = self.index["session_date"].isin(set(days)).to_numpy()
-        return Dataset(self.features[mask], self.labels[mask], self.index[mask].reset_index(drop=True), self.feature_names)
+        return Dataset(
+            self.features[mask],
+            self.labels[mask],
+            self.index[mask].reset_index(drop=True),
+            self.feature_names,
+        )
 
     def class_counts(self) -> dict[int, int]:
         values, counts = np.unique(self.labels, return_counts=True)
         return {int(v): int(c) for v, c in zip(values, counts, strict=True)}
 
 
-def build_dataset(features: pd.DataFrame, labels: pd.DataFrame, spec: FeatureSpec = FEATURE_SPEC) -> Dataset:
+def build_dataset(
+    features: pd.DataFrame, labels: pd.DataFrame, spec: FeatureSpec = FEATURE_SPEC
+) -> Dataset:
     """Inner-join complete feature rows with labels on (symbol, timestamp)."""
     complete = features[features["complete"]]
     joined = complete.merge(labels, on=["symbol", "timestamp"], how="inner")

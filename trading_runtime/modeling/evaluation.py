@@ -41,19 +41,23 @@ def classification_metrics(
     up = int(Direction.UP)
     confident = probabilities[:, up] >= buy_threshold
     metrics: dict[str, object] = {
-        "rows": int(len(labels)),
+        "rows": len(labels),
         "logloss": log_loss(labels, probabilities),
         "baseline_logloss": log_loss(labels, prior_probabilities),
         "accuracy": float((predicted == labels).mean()),
         "baseline_accuracy": float((labels == majority).mean()),
         "confident_up_rows": int(confident.sum()),
-        "confident_up_precision": float((labels[confident] == up).mean()) if confident.any() else float("nan"),
+        "confident_up_precision": float((labels[confident] == up).mean())
+        if confident.any()
+        else float("nan"),
         "confusion_matrix": matrix.tolist(),
     }
     for k, name in enumerate(("down", "flat", "up")):
         predicted_k = matrix[:, k].sum()
         actual_k = matrix[k, :].sum()
-        metrics[f"precision_{name}"] = float(matrix[k, k] / predicted_k) if predicted_k else float("nan")
+        metrics[f"precision_{name}"] = (
+            float(matrix[k, k] / predicted_k) if predicted_k else float("nan")
+        )
         metrics[f"recall_{name}"] = float(matrix[k, k] / actual_k) if actual_k else float("nan")
     metrics["logloss_improvement"] = float(metrics["baseline_logloss"]) - float(metrics["logloss"])  # type: ignore[arg-type]
     return metrics

@@ -62,6 +62,8 @@ def label_bars(bars: pd.DataFrame, spec: LabelSpec = LABEL_SPEC) -> pd.DataFrame
     return returns
 
 
-def last_labellable_timestamp(session_close: dt.datetime, spec: LabelSpec = LABEL_SPEC) -> dt.datetime:
+def last_labellable_timestamp(
+    session_close: dt.datetime, spec: LabelSpec = LABEL_SPEC
+) -> dt.datetime:
     """Bars after this one cannot be labelled (their horizon ends after the close)."""
     return session_close - dt.timedelta(minutes=spec.horizon_minutes + 1)

@@ -73,7 +73,9 @@ class DaySplit:
         }
 
 
-def split_days(days: list[dt.date], validation_days: int, test_days: int, min_train_days: int = 5) -> DaySplit:
+def split_days(
+    days: list[dt.date], validation_days: int, test_days: int, min_train_days: int = 5
+) -> DaySplit:
     """Oldest days train, then validation, then the newest days test."""
     ordered = sorted(set(days))
     if validation_days < 1 or test_days < 1:
@@ -117,7 +119,9 @@ def train_model(
 
     names = list(feature_spec.names)
     train_matrix = xgb.DMatrix(train.features, label=train.labels, feature_names=names)
-    validation_matrix = xgb.DMatrix(validation.features, label=validation.labels, feature_names=names)
+    validation_matrix = xgb.DMatrix(
+        validation.features, label=validation.labels, feature_names=names
+    )
     evals_result: dict[str, dict[str, list[float]]] = {}
     booster = xgb.train(
         config.xgboost_params(),
@@ -138,7 +142,10 @@ def train_model(
         "best_iteration": float(best_iteration),
         "train_logloss": float(evals_result["train"]["mlogloss"][best_iteration]),
         "validation_logloss": float(evals_result["validation"]["mlogloss"][best_iteration]),
-        **{f"train_share_{name}": train_counts.get(k, 0) / total for k, name in enumerate(("down", "flat", "up"))},
+        **{
+            f"train_share_{name}": train_counts.get(k, 0) / total
+            for k, name in enumerate(("down", "flat", "up"))
+        },
     }
     params = {
         **config.xgboost_params(),

@@ -142,7 +142,9 @@ def _would_be_day_trade(intent: OrderIntent, state: PortfolioState) -> bool:
     return intent.side is OrderSide.SELL and state.buys_today.get(intent.symbol, 0) > 0
 
 
-def _check_sell(intent: OrderIntent, state: PortfolioState, config: RiskConfig, day_trades: int) -> RiskVerdict:
+def _check_sell(
+    intent: OrderIntent, state: PortfolioState, config: RiskConfig, day_trades: int
+) -> RiskVerdict:
     held = state.position_qty(intent.symbol)
     if held <= 0:
         return _refuse(intent, "no position to sell (no shorting)")

@@ -92,10 +92,14 @@ def match_order(
         price = _round_price(slipped, side)
     else:
         assert limit_price is not None, "limit orders carry a limit price"
-        crosses_open = limit_price >= open_price if side is OrderSide.BUY else limit_price <= open_price
+        crosses_open = (
+            limit_price >= open_price if side is OrderSide.BUY else limit_price <= open_price
+        )
         if first_bar and crosses_open:
             rounded = _round_price(slipped, side)
-            price = min(rounded, limit_price) if side is OrderSide.BUY else max(rounded, limit_price)
+            price = (
+                min(rounded, limit_price) if side is OrderSide.BUY else max(rounded, limit_price)
+            )
         elif not is_ioc:
             trades_through = (
                 Decimal(str(bar.low)) < limit_price
@@ -107,7 +111,9 @@ def match_order(
     if price is None:
         return MatchResult(None, is_ioc)
 
-    available = (Decimal(str(bar.volume)) * config.max_participation).to_integral_value(rounding=ROUND_DOWN)
+    available = (Decimal(str(bar.volume)) * config.max_participation).to_integral_value(
+        rounding=ROUND_DOWN
+    )
     if bar.volume > 0:
         available = max(available, Decimal(1))
     qty = min(remaining_qty, available)

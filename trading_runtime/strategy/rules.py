@@ -49,7 +49,9 @@ class StrategyConfig:
 
 
 def _limit_price(close: float, offset_bps: Decimal) -> Decimal:
-    return (Decimal(str(close)) * (1 + _BASIS_POINT * offset_bps)).quantize(_CENT, rounding=ROUND_HALF_UP)
+    return (Decimal(str(close)) * (1 + _BASIS_POINT * offset_bps)).quantize(
+        _CENT, rounding=ROUND_HALF_UP
+    )
 
 
 def propose(
@@ -93,7 +95,9 @@ def flatten_decisions(
             created_at=timestamp,
             reason="flatten before close",
         )
-        decisions.append(Decision(symbol, timestamp, Action.SELL, "flatten before close", None, intent))
+        decisions.append(
+            Decision(symbol, timestamp, Action.SELL, "flatten before close", None, intent)
+        )
     return decisions
 
 
@@ -111,7 +115,11 @@ def _decide_one(
     def hold(reason: str) -> Decision:
         return Decision(symbol, timestamp, Action.HOLD, reason, prediction)
 
-    if held > 0 and prediction.direction is Direction.DOWN and prediction.p_down >= config.sell_threshold:
+    if (
+        held > 0
+        and prediction.direction is Direction.DOWN
+        and prediction.p_down >= config.sell_threshold
+    ):
         intent = OrderIntent(
             client_order_id=make_client_order_id(session_key, symbol, timestamp, OrderSide.SELL),
             symbol=symbol,

@@ -1,0 +1,74 @@
+"""What the engine needs from the outside world, as protocols.
+
+Adapters implement them for Alpaca (``adapters.alpaca``), the store for the ledger and the
+registry, and tests implement them with small fakes. Broker and model-source methods are
+synchronous (alpaca-py and SQLAlchemy are): the engine calls them in worker threads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from trading_runtime.domain.bars import Bar
+from trading_runtime.domain.decisions import Decision
+from trading_runtime.domain.orders import OrderIntent, OrderRejected, OrderSnapshot, OrderUpdated
+from trading_runtime.domain.portfolio import AccountSnapshot, Position
+from trading_runtime.modeling.artifact import TradingModel
+
+BarHandler = Callable[[Bar], Awaitable[None]]
+RejectedBarHandler = Callable[[Any, str], Awaitable[None]]
+UpdateHandler = Callable[[OrderUpdated], Awaitable[None]]
+
+
+class Broker(Protocol):
+    def submit_order(self, intent: OrderIntent) -> OrderSnapshot: ...
+    def cancel_order(self, broker_order_id: str) -> None: ...
+    def cancel_all_orders(self) -> None: ...
+    def list_open_orders(self) -> list[OrderSnapshot]: ...
+    def get_positions(self) -> dict[str, Position]: ...
+    def get_account(self) -> AccountSnapshot: ...
+
+
+class Stream(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self, timeout_s: float) -> None: ...
+
+
+class ModelSource(Protocol):
+    def champion_id(self) -> int | None: ...
+    def load(self, model_version_id: int) -> TradingModel: ...
+
+
+class Pacer(Protocol):
+    """Tells a replaying market (the emulator) that a minute has been fully handled."""
+
+    async def minute_done(self, bar_timestamp: dt.datetime) -> None: ...
+
+
+class NoPacing:
+    async def minute_done(self, bar_timestamp: dt.datetime) -> None:
+        return None
+
+
+class LedgerSink(Protocol):
+    """Non-blocking ledger writes (queued, retried, spooled by the store's writer)."""
+
+    def decisions(self, decisions: Sequence[Decision]) -> None: ...
+    def order_submitted(
+        self,
+        intent: OrderIntent,
+        snapshot: OrderSnapshot | None,
+        model_version_id: int | None,
+        decision_bar_timestamp: dt.datetime,
+    ) -> None: ...
+    def order_rejected(self, rejection: OrderRejected, model_version_id: int | None) -> None: ...
+    def order_update(self, update: OrderUpdated, model_version_id: int | None) -> None: ...
+    def positions(
+        self, positions: Mapping[str, Position], source: str, taken_at: dt.datetime
+    ) -> None: ...
+    def account(self, snapshot: AccountSnapshot) -> None: ...
+    def engine_event(
+        self, kind: str, detail: Mapping[str, Any], occurred_at: dt.datetime
+    ) -> None: ...
