@@ -24,7 +24,7 @@ from upath import UPath
 BAR_SCHEMA = pa.schema(
     [
         ("symbol", pa.string()),
-        ("timestamp", pa.timestamp("ns", tz="UTC")),
+        ("timestamp", pa.timestamp("us", tz="UTC")),
         ("open", pa.float64()),
         ("high", pa.float64()),
         ("low", pa.float64()),

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from trading_runtime.backtest.replay import BacktestConfig, run_backtest
+from trading_runtime.core.minute import DecisionConfig
+from trading_runtime.features.batch import compute_features
+from trading_runtime.marketdata import calendar
+from trading_runtime.marketdata.synthetic import SyntheticMarket
+from trading_runtime.modeling.dataset import build_dataset
+from trading_runtime.modeling.labels import label_bars
+from trading_runtime.modeling.training import TrainingConfig, split_days, train_model
+from trading_runtime.strategy.rules import StrategyConfig
+
+SYMBOLS = ["AAPL", "MSFT", "NVDA", "AMZN", "META", "TSLA"]
+
+
+@pytest.fixture(scope="module")
+def setup():
+    market = SyntheticMarket(5)
+    days = calendar.previous_sessions(dt.date(2026, 9, 1), 14)
+    bars = {day: market.day_bars(day, SYMBOLS) for day in days}
+    features = {day: compute_features(frame) for day, frame in bars.items()}
+    dataset = build_dataset(
+        pd.concat(features.values()), pd.concat(label_bars(f) for f in bars.values())
+    )
+    split = split_days(dataset.days, validation_days=2, test_days=2)
+    result = train_model(dataset, split, TrainingConfig(n_estimators=80, nthread=1))
+    test_bars = pd.concat(bars[d] for d in split.test)
+    test_features = pd.concat(features[d] for d in split.test)
+    return test_bars, test_features, result.model
+
+
+def test_backtest_is_deterministic_and_its_books_balance(setup) -> None:
+    bars, features, model = setup
+    config = BacktestConfig(decision=DecisionConfig(strategy=StrategyConfig(buy_threshold=0.6)))
+    first = run_backtest(bars, features, model, 1, config)
+    second = run_backtest(bars, features, model, 1, config)
+    pd.testing.assert_frame_equal(first.equity_curve, second.equity_curve)
+    assert first.metrics["buy_orders"] > 0, "the threshold was chosen so the model trades"
+    fills = first.fills
+    cash = float(config.starting_cash)
+    for row in fills.itertuples():
+        sign = 1 if row.side == "buy" else -1
+        cash -= sign * row.qty * row.price + row.fee
+    assert first.equity_curve["cash"].iloc[-1] == pytest.approx(cash, abs=1e-6)
+    held = (
+        fills.assign(signed=fills["qty"].where(fills["side"] == "buy", -fills["qty"]))
+        .groupby("symbol")["signed"]
+        .sum()
+    )
+    assert (held >= 0).all(), "never short"
+
+
+def test_orders_fill_no_earlier_than_the_next_bar(setup) -> None:
+    bars, features, model = setup
+    result = run_backtest(
+        bars,
+        features,
+        model,
+        1,
+        BacktestConfig(decision=DecisionConfig(strategy=StrategyConfig(buy_threshold=0.6))),
+    )
+    merged = result.fills.merge(
+        result.orders[["client_order_id", "submitted_at"]], on="client_order_id"
+    )
+    assert (merged["timestamp"] > pd.to_datetime(merged["submitted_at"], utc=True)).all()
+
+
+def test_benchmark_is_buy_and_hold_of_the_reference(setup) -> None:
+    bars, features, model = setup
+    result = run_backtest(bars, features, model, 1, BacktestConfig(starting_cash=Decimal("100000")))
+    spy = bars[bars["symbol"] == "SPY"].sort_values("timestamp")
+    shares = int(100000 // spy["open"].iloc[0])
+    expected = 100000 - shares * spy["open"].iloc[0] + shares * spy["close"].iloc[-1]
+    assert result.equity_curve["benchmark_equity"].iloc[-1] == pytest.approx(expected, rel=1e-9)
+    assert result.metrics["benchmark_return"] == pytest.approx(expected / 100000 - 1, rel=1e-9)
