@@ -1,0 +1,35 @@
+"""Alpaca-compatible emulator (REST + both websockets on one port) and the shared fill model.
+
+``EmulatorServer(EmulatorConfig(...))`` runs it in a background thread; ``Emulator`` runs it
+on the caller's event loop; ``python -m trading_runtime.sim`` runs it from the command line.
+``EmulatorControl`` is the client of its ``/v2/sim`` control endpoints (lockstep acks).
+"""
+
+from trading_runtime.sim.config import (
+    BarSource,
+    EmulatorConfig,
+    FaultConfig,
+    Pacing,
+    parquet_bar_source,
+    synthetic_bar_source,
+)
+from trading_runtime.sim.control import EmulatorControl
+from trading_runtime.sim.fill_model import FillModelConfig
+from trading_runtime.sim.replay import EmulatorStatus, Phase
+from trading_runtime.sim.server import Emulator, EmulatorNotRunningError, EmulatorServer
+
+__all__ = [
+    "BarSource",
+    "Emulator",
+    "EmulatorConfig",
+    "EmulatorControl",
+    "EmulatorNotRunningError",
+    "EmulatorServer",
+    "EmulatorStatus",
+    "FaultConfig",
+    "FillModelConfig",
+    "Pacing",
+    "Phase",
+    "parquet_bar_source",
+    "synthetic_bar_source",
+]

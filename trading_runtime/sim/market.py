@@ -1,0 +1,300 @@
+"""Market data inside the emulator: the replayed session's tape and the bar history.
+
+``SessionTape`` holds the session's bars grouped by minute for the replay window.
+``BarHistory`` answers ``GET /v2/stocks/bars`` for any session up to the emulated day, with
+Alpaca's ordering (by symbol, then time) and ``next_page_token`` pagination; bars of the
+emulated day are visible only once published (no look-ahead through the REST API).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trading_runtime.domain.bars import BAR_COLUMNS, Bar
+from trading_runtime.marketdata import calendar
+from trading_runtime.marketdata.calendar import Session
+from trading_runtime.sim.config import BarSource
+from trading_runtime.sim.wire import iso_utc
+
+MAX_BARS_LIMIT = 10_000
+DEFAULT_BARS_LIMIT = 1_000
+_HISTORY_CACHE_DAYS = 32
+
+
+class InvalidBarsRequestError(ValueError):
+    """A ``/v2/stocks/bars`` request that Alpaca would answer with HTTP 400."""
+
+
+def normalize_bars(frame: pd.DataFrame) -> pd.DataFrame:
+    """Bars in BAR_COLUMNS order, timestamps as UTC, sorted by (symbol, timestamp)."""
+    missing = [c for c in BAR_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"the bar source returned a frame without columns {missing}")
+    bars = frame[list(BAR_COLUMNS)].copy()
+    timestamps = pd.to_datetime(bars["timestamp"])
+    if timestamps.dt.tz is None:
+        timestamps = timestamps.dt.tz_localize("UTC")
+    bars["timestamp"] = timestamps.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+    bars["symbol"] = bars["symbol"].astype(str)
+    return bars.sort_values(["symbol", "timestamp"], kind="stable").reset_index(drop=True)
+
+
+def _bar_from_row(row: Any) -> Bar:
+    return Bar(
+        symbol=row.symbol,
+        timestamp=row.timestamp.to_pydatetime(),
+        open=float(row.open),
+        high=float(row.high),
+        low=float(row.low),
+        close=float(row.close),
+        volume=float(row.volume),
+        trade_count=None if pd.isna(row.trade_count) else float(row.trade_count),
+        vwap=None if pd.isna(row.vwap) else float(row.vwap),
+    )
+
+
+@dataclass(frozen=True)
+class SessionTape:
+    """The replay window of one session: ``minutes[i]`` and the bars of that minute."""
+
+    session: Session
+    window_start: dt.datetime
+    window_end: dt.datetime
+    minutes: tuple[dt.datetime, ...]
+    bars_by_minute: tuple[dict[str, Bar], ...]
+    all_bars: pd.DataFrame
+    reference_prices: dict[str, Decimal]
+    opening_prices: dict[str, Decimal]
+
+    @classmethod
+    def build(
+        cls, session: Session, frame: pd.DataFrame, *, first_minute: int, minute_count: int | None
+    ) -> SessionTape:
+        bars = normalize_bars(frame)
+        in_session = (bars["timestamp"] >= session.open) & (bars["timestamp"] < session.close)
+        bars = bars[in_session].reset_index(drop=True)
+        window_start = session.open + dt.timedelta(minutes=first_minute)
+        if window_start >= session.close:
+            raise ValueError(
+                f"first_minute {first_minute} is beyond the session ({session.minutes} minutes)"
+            )
+        window_end = session.close
+        if minute_count is not None:
+            window_end = min(session.close, window_start + dt.timedelta(minutes=minute_count))
+        in_window = (bars["timestamp"] >= window_start) & (bars["timestamp"] < window_end)
+        replay = bars[in_window].sort_values(["timestamp", "symbol"], kind="stable")
+        grouped: dict[dt.datetime, dict[str, Bar]] = {}
+        for row in replay.itertuples(index=False):
+            bar = _bar_from_row(row)
+            grouped.setdefault(bar.timestamp, {})[bar.symbol] = bar
+        minutes = tuple(sorted(grouped))
+        before = bars[bars["timestamp"] < window_start]
+        reference: dict[str, Decimal] = {}
+        for symbol, group in before.groupby("symbol"):
+            reference[str(symbol)] = Decimal(str(float(group["close"].iloc[-1])))
+        opening: dict[str, Decimal] = {}
+        for symbol, group in bars.groupby("symbol"):
+            opening[str(symbol)] = Decimal(str(float(group["open"].iloc[0])))
+        for minute in minutes:
+            for symbol, bar in grouped[minute].items():
+                reference.setdefault(symbol, Decimal(str(bar.open)))
+        return cls(
+            session=session,
+            window_start=window_start,
+            window_end=window_end,
+            minutes=minutes,
+            bars_by_minute=tuple(grouped[m] for m in minutes),
+            all_bars=bars,
+            reference_prices=reference,
+            opening_prices=opening,
+        )
+
+    @property
+    def symbols(self) -> frozenset[str]:
+        return frozenset(self.all_bars["symbol"].unique())
+
+
+def encode_page_token(symbol: str, timestamp: dt.datetime) -> str:
+    raw = json.dumps({"S": symbol, "t": iso_utc(timestamp)}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(token: str) -> tuple[str, pd.Timestamp]:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return str(data["S"]), pd.Timestamp(data["t"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise InvalidBarsRequestError("invalid page_token") from error
+
+
+def parse_time(text: str, *, end_of_day: bool) -> pd.Timestamp:
+    """RFC 3339 or ``YYYY-MM-DD`` (a date is the whole UTC day)."""
+    try:
+        if len(text) == 10:
+            day = pd.Timestamp(dt.date.fromisoformat(text), tz="UTC")
+            return day + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1) if end_of_day else day
+        stamp = pd.Timestamp(dt.datetime.fromisoformat(text.replace(" ", "+")))
+    except ValueError as error:
+        raise InvalidBarsRequestError(f"invalid time: {text!r}") from error
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+@dataclass(frozen=True, slots=True)
+class BarsQuery:
+    symbols: tuple[str, ...]
+    start: pd.Timestamp
+    end: pd.Timestamp
+    limit: int
+    page_token: str | None
+    descending: bool
+
+    @classmethod
+    def from_params(cls, params: Any, *, now: dt.datetime, max_page_size: int) -> BarsQuery:
+        timeframe = params.get("timeframe")
+        if timeframe not in ("1Min", "1T"):
+            raise InvalidBarsRequestError(
+                f"invalid timeframe {timeframe!r}: the emulator serves 1Min bars"
+            )
+        symbols = tuple(
+            dict.fromkeys(
+                s.strip().upper() for s in params.get("symbols", "").split(",") if s.strip()
+            )
+        )
+        if not symbols:
+            raise InvalidBarsRequestError("symbols is required")
+        start_text, end_text = params.get("start"), params.get("end")
+        now_ts = pd.Timestamp(now)
+        end = parse_time(end_text, end_of_day=True) if end_text else now_ts
+        start = parse_time(start_text, end_of_day=False) if start_text else now_ts.normalize()
+        if end < start:
+            raise InvalidBarsRequestError("end should not be before start")
+        try:
+            limit = int(params.get("limit", DEFAULT_BARS_LIMIT))
+        except ValueError as error:
+            raise InvalidBarsRequestError("invalid limit") from error
+        if not 1 <= limit <= MAX_BARS_LIMIT:
+            raise InvalidBarsRequestError(f"limit must be within [1, {MAX_BARS_LIMIT}]")
+        sort = params.get("sort", "asc")
+        if sort not in ("asc", "desc"):
+            raise InvalidBarsRequestError("sort must be asc or desc")
+        feed = params.get("feed", "iex")
+        if feed not in ("iex", "sip", "otc", "delayed_sip"):
+            raise InvalidBarsRequestError(f"invalid feed {feed!r}")
+        return cls(
+            symbols=symbols,
+            start=start,
+            end=end,
+            limit=min(limit, max_page_size),
+            page_token=params.get("page_token") or None,
+            descending=sort == "desc",
+        )
+
+
+class BarHistory:
+    """Historical bars through the bar source, cached per day, paginated as Alpaca does."""
+
+    def __init__(self, source: BarSource, tape: SessionTape) -> None:
+        self._source = source
+        self._tape = tape
+        self._cache: OrderedDict[tuple[dt.date, tuple[str, ...]], pd.DataFrame] = OrderedDict()
+
+    async def page(
+        self, query: BarsQuery, *, cutoff: dt.datetime
+    ) -> tuple[dict[str, list[dict]], str | None]:
+        """One page: ``({symbol: [bar, ...]}, next_page_token or None)``.
+
+        Bars at or after ``cutoff`` (on the emulated day: not yet published) are invisible.
+        """
+        session_date = self._tape.session.date
+        first_day = query.start.tz_convert(calendar.NEW_YORK).date()
+        last_day = min(query.end.tz_convert(calendar.NEW_YORK).date(), session_date)
+        frames = []
+        for day in calendar.sessions_between(first_day, last_day):
+            frames.append(await self._day(day, query.symbols))
+        if not frames:
+            return {}, None
+        bars = pd.concat(frames, ignore_index=True)
+        timestamps = bars["timestamp"]
+        visible = (
+            (timestamps >= query.start)
+            & (timestamps <= query.end)
+            & (timestamps < pd.Timestamp(cutoff))
+        )
+        bars = bars[visible]
+        bars = bars.sort_values(
+            ["symbol", "timestamp"], ascending=[True, not query.descending], kind="stable"
+        )
+        if query.page_token:
+            symbol, stamp = decode_page_token(query.page_token)
+            symbols = bars["symbol"].to_numpy()
+            times = bars["timestamp"]
+            same = (symbols == symbol) & np.asarray(
+                times <= stamp if query.descending else times >= stamp
+            )
+            bars = bars[(symbols > symbol) | same]
+        page = bars.iloc[: query.limit]
+        token = None
+        if len(bars) > query.limit:
+            following = bars.iloc[query.limit]
+            token = encode_page_token(
+                str(following["symbol"]), following["timestamp"].to_pydatetime()
+            )
+        result: dict[str, list[dict]] = {}
+        for row in page.itertuples(index=False):
+            result.setdefault(row.symbol, []).append(_rest_bar_row(row))
+        return result, token
+
+    async def _day(self, day: dt.date, symbols: tuple[str, ...]) -> pd.DataFrame:
+        if day == self._tape.session.date:
+            bars = self._tape.all_bars
+            return bars[bars["symbol"].isin(symbols)]
+        key = (day, tuple(sorted(symbols)))
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        frame = await asyncio.to_thread(self._source, day, list(key[1]))
+        bars = normalize_bars(frame)
+        session = calendar.session(day)
+        bars = bars[
+            bars["symbol"].isin(symbols)
+            & (bars["timestamp"] >= session.open)
+            & (bars["timestamp"] < session.close)
+        ].reset_index(drop=True)
+        self._cache[key] = bars
+        while len(self._cache) > _HISTORY_CACHE_DAYS:
+            self._cache.popitem(last=False)
+        return bars
+
+
+def _rest_bar_row(row: Any) -> dict[str, Any]:
+    def finite(value: Any) -> float | None:
+        return None if pd.isna(value) else float(value)
+
+    def count(value: Any) -> int | float | None:
+        number = finite(value)
+        if number is None:
+            return None
+        return int(number) if number.is_integer() else number
+
+    return {
+        "t": iso_utc(row.timestamp.to_pydatetime()),
+        "o": finite(row.open),
+        "h": finite(row.high),
+        "l": finite(row.low),
+        "c": finite(row.close),
+        "v": count(row.volume),
+        "n": count(row.trade_count),
+        "vw": finite(row.vwap),
+    }

@@ -1,0 +1,228 @@
+"""The event-time clock and the minute-by-minute replay of the session.
+
+Step for minute ``m`` (bar timestamp ``t_m``):
+
+1. match working orders against bar ``m`` (an order accepted while bar ``m-1`` was the
+   latest published bar arrives in bar ``m``) and publish the resulting trade updates;
+2. set the clock to ``t_m + 1 minute`` (bar ``m`` is complete) and publish bar ``m``;
+3. pace: wait for the client's ack through ``t_m`` (lockstep, at most ``ack_timeout_s``),
+   sleep ``1 / speed`` seconds (speed), or wait for the next ``advance`` (manual).
+
+The replay starts when the first market-data client subscribes to bars (manual pacing: at
+once). After the last bar the clock moves to the session close and DAY orders expire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from trading_runtime.sim.broker import SimBroker
+from trading_runtime.sim.config import EmulatorConfig, Pacing
+from trading_runtime.sim.faults import FaultInjector
+from trading_runtime.sim.market import SessionTape
+from trading_runtime.sim.streams import MarketDataHub, TradeUpdateHub
+from trading_runtime.sim.wire import iso_utc
+
+log = logging.getLogger(__name__)
+
+ONE_MINUTE = dt.timedelta(minutes=1)
+
+
+class Phase(StrEnum):
+    WAITING = "waiting"
+    RUNNING = "running"
+    FINISHED = "finished"
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorStatus:
+    """What ``GET /v2/sim/status`` reports."""
+
+    session_date: dt.date
+    phase: Phase
+    clock: dt.datetime
+    last_bar: dt.datetime | None
+    bars_published: int
+    minutes: int
+    acked_through: dt.datetime | None = None
+    faults: dict[str, int] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "session_date": self.session_date.isoformat(),
+            "phase": self.phase.value,
+            "clock": iso_utc(self.clock),
+            "last_bar": iso_utc(self.last_bar) if self.last_bar else None,
+            "bars_published": self.bars_published,
+            "minutes": self.minutes,
+            "acked_through": iso_utc(self.acked_through) if self.acked_through else None,
+            "faults": dict(self.faults),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EmulatorStatus:
+        def stamp(value: str | None) -> dt.datetime | None:
+            return dt.datetime.fromisoformat(value) if value else None
+
+        clock = stamp(data["clock"])
+        assert clock is not None
+        return cls(
+            session_date=dt.date.fromisoformat(data["session_date"]),
+            phase=Phase(data["phase"]),
+            clock=clock,
+            last_bar=stamp(data.get("last_bar")),
+            bars_published=int(data["bars_published"]),
+            minutes=int(data["minutes"]),
+            acked_through=stamp(data.get("acked_through")),
+            faults={str(k): int(v) for k, v in (data.get("faults") or {}).items()},
+        )
+
+
+class Replay:
+    """Owns the event clock and drives the session forward."""
+
+    def __init__(
+        self,
+        *,
+        config: EmulatorConfig,
+        tape: SessionTape,
+        broker: SimBroker,
+        data_hub: MarketDataHub,
+        trade_hub: TradeUpdateHub,
+        faults: FaultInjector,
+    ) -> None:
+        self._config = config
+        self._tape = tape
+        self._broker = broker
+        self._data_hub = data_hub
+        self._trade_hub = trade_hub
+        self._faults = faults
+        self.phase = Phase.WAITING
+        self.now = tape.window_start
+        self.bars_published = 0
+        self.last_bar: dt.datetime | None = None
+        self.acked_through: dt.datetime | None = None
+        self._ack_changed = asyncio.Event()
+        self._progress = asyncio.Condition()
+        self._advance_target = 0
+        self.finished = asyncio.Event()
+
+    # --- client interactions ------------------------------------------------------------------
+    def ack(self, through: dt.datetime) -> None:
+        """The client has processed every bar up to and including ``through``."""
+        if self.acked_through is None or through > self.acked_through:
+            self.acked_through = through
+            self._ack_changed.set()
+
+    async def advance(self, bars: int) -> None:
+        """Manual pacing: run ``bars`` more steps and return when they are done (or finished)."""
+        if bars < 1:
+            raise ValueError("advance needs at least one bar")
+        async with self._progress:
+            self._advance_target = max(self._advance_target, self.bars_published) + bars
+            target = min(self._advance_target, len(self._tape.minutes))
+            self._progress.notify_all()
+            await self._progress.wait_for(
+                lambda: self.bars_published >= target or self.finished.is_set()
+            )
+
+    def status(self) -> EmulatorStatus:
+        return EmulatorStatus(
+            session_date=self._tape.session.date,
+            phase=self.phase,
+            clock=self.now,
+            last_bar=self.last_bar,
+            bars_published=self.bars_published,
+            minutes=len(self._tape.minutes),
+            acked_through=self.acked_through,
+            faults=self._faults.snapshot(),
+        )
+
+    @property
+    def history_cutoff(self) -> dt.datetime:
+        """Bars of the session day strictly before this instant are history."""
+        return min(self.now, self._tape.window_end)
+
+    @property
+    def is_market_open(self) -> bool:
+        session = self._tape.session
+        return self.phase is not Phase.FINISHED and session.open <= self.now < session.close
+
+    # --- the replay -----------------------------------------------------------------------------
+    async def run(self) -> None:
+        pacing = self._config.pacing
+        if pacing is not Pacing.MANUAL:
+            await self._data_hub.first_subscription.wait()
+        self.phase = Phase.RUNNING
+        log.info(
+            "replaying %d minutes of %s (%s pacing)",
+            len(self._tape.minutes),
+            self._tape.session.date,
+            pacing,
+        )
+        last_index = len(self._tape.minutes) - 1
+        for index, minute in enumerate(self._tape.minutes):
+            if pacing is Pacing.MANUAL:
+                async with self._progress:
+                    await self._progress.wait_for(functools.partial(self._advanced_past, index))
+            delivered = await self._step(index, minute, is_last=index == last_index)
+            await self._pace(minute, delivered)
+        await self._finish()
+
+    def _advanced_past(self, index: int) -> bool:
+        return self._advance_target > index
+
+    async def _step(self, index: int, minute: dt.datetime, *, is_last: bool) -> bool:
+        bars = self._tape.bars_by_minute[index]
+        self._trade_hub.publish(self._broker.match(bars, now=minute))
+        self.now = minute + ONE_MINUTE
+        self._broker.mark({s: Decimal(str(b.close)) for s, b in bars.items() if not b.problems()})
+        self.bars_published = index + 1
+        self.last_bar = minute
+        async with self._progress:
+            self._progress.notify_all()
+        minute_faults = self._faults.minute(is_last=is_last)
+        return await self._data_hub.publish(
+            bars.values(), minute_faults, wait_for_client=self._config.pacing is not Pacing.MANUAL
+        )
+
+    async def _pace(self, minute: dt.datetime, delivered: bool) -> None:
+        pacing = self._config.pacing
+        if pacing is Pacing.SPEED:
+            await asyncio.sleep(1.0 / self._config.speed)
+        elif pacing is Pacing.LOCKSTEP and delivered:
+            await self._wait_for_ack(minute)
+
+    async def _wait_for_ack(self, minute: dt.datetime) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._config.ack_timeout_s
+        while self.acked_through is None or self.acked_through < minute:
+            self._ack_changed.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                log.warning(
+                    "no ack through %s within %.1f s; the replay goes on",
+                    minute.isoformat(),
+                    self._config.ack_timeout_s,
+                )
+                return
+            try:
+                await asyncio.wait_for(self._ack_changed.wait(), timeout=remaining)
+            except TimeoutError:
+                continue
+
+    async def _finish(self) -> None:
+        self.now = max(self.now, self._tape.session.close)
+        self._trade_hub.publish(self._broker.expire_day_orders(now=self.now))
+        self.phase = Phase.FINISHED
+        self.finished.set()
+        async with self._progress:
+            self._progress.notify_all()
+        log.info("session %s finished after %d bars", self._tape.session.date, self.bars_published)
