@@ -7,8 +7,8 @@ Map:
     Settings            the whole configuration, validated at start-up
     Settings.mode       the effective runtime mode (sim without keys, paper with keys,
                         live only with the explicit confirmation)
-    StrategySettings / RiskSettings are built from the flat environment keys by
-    ``Settings.strategy_config()`` / ``Settings.risk_config()``.
+    Settings.decision_config()
+                        the strategy and risk rules, built from the flat keys
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from trading_runtime.domain.enums import TradingMode
 from trading_runtime.marketdata.universe import DEFAULT_UNIVERSE, REFERENCE_SYMBOL
+
+if TYPE_CHECKING:
+    from trading_runtime.core.minute import DecisionConfig
 
 LIVE_TRADING_CONFIRMATION = "I understand this trades real money"
 
@@ -161,6 +164,32 @@ class Settings(BaseSettings):
     @property
     def traded_symbols(self) -> list[str]:
         return [s for s in self.symbols if s != self.reference_symbol]
+
+    def decision_config(self) -> DecisionConfig:
+        """The strategy and risk rules these settings describe."""
+        from trading_runtime.core.minute import DecisionConfig
+        from trading_runtime.risk.checks import RiskConfig
+        from trading_runtime.strategy.rules import StrategyConfig
+
+        return DecisionConfig(
+            strategy=StrategyConfig(
+                buy_threshold=self.buy_probability_threshold,
+                sell_threshold=self.sell_probability_threshold,
+                max_buys_per_symbol_per_day=self.max_buys_per_symbol_per_day,
+                max_position_fraction=self.max_position_fraction,
+                limit_offset_bps=self.limit_offset_bps,
+                no_entry_minutes_before_close=self.no_entry_minutes_before_close,
+                flatten_at_close=self.flatten_at_close,
+                flatten_minutes_before_close=self.flatten_minutes_before_close,
+            ),
+            risk=RiskConfig(
+                max_position_fraction=self.max_position_fraction,
+                max_buys_per_symbol_per_day=self.max_buys_per_symbol_per_day,
+                daily_loss_limit_fraction=self.daily_loss_limit_fraction,
+                legacy_day_trade_guard=self.legacy_day_trade_guard,
+            ),
+            flatten_on_kill_switch=self.flatten_on_kill_switch,
+        )
 
     def database_url_from_parts(self) -> str | None:
         """``DATABASE_URL`` if set, else one built from the seed's ``DB_*`` keys, else None."""

@@ -1,0 +1,59 @@
+"""The code location: definitions by concept, resources chosen once from the settings."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration import data, model, promotion, schedules
+from orchestration.resources import (
+    AlpacaMarketData,
+    DatabaseResource,
+    LakeResource,
+    MarketDataResource,
+    PlatformSettingsResource,
+    SyntheticMarketData,
+)
+from trading_runtime.config import Settings, load_settings
+
+
+def market_data_for(settings: Settings) -> MarketDataResource:
+    if settings.market_data_source == "alpaca":
+        return AlpacaMarketData(
+            api_key=dg.EnvVar("ALPACA_API_KEY"),
+            secret_key=dg.EnvVar("ALPACA_SECRET_KEY"),
+            data_url=settings.alpaca_data_url,
+            feed=settings.alpaca_data_feed,
+        )
+    return SyntheticMarketData(
+        seed=settings.synthetic_seed, reference_symbol=settings.reference_symbol
+    )
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[
+            data.historical_bars,
+            data.feature_table,
+            model.model_candidate,
+            model.model_evaluation,
+        ],
+        jobs=[
+            schedules.ingest_job,
+            schedules.train_job,
+            schedules.retrain_job,
+            promotion.promote_model_job,
+            promotion.manual_promotion,
+            promotion.rollback_model,
+        ],
+        sensors=[promotion.promote_model],
+        schedules=[schedules.retrain_after_close],
+        resources={
+            "lake": LakeResource(data_root=settings.data_root),
+            "market_data": market_data_for(settings),
+            "database": DatabaseResource(),
+            "platform": PlatformSettingsResource(),
+        },
+    )
+
+
+defs = build_definitions(load_settings())

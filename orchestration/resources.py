@@ -1,0 +1,111 @@
+"""Resources: the only way assets, checks, sensors and jobs reach the outside world.
+
+* ``LakeResource``: the Parquet lake under ``DATA_ROOT`` (local folder or object storage).
+* ``MarketDataResource``: where historical bars come from. Two implementations, chosen in
+  ``definitions.py`` from ``MARKET_DATA_SOURCE``: ``SyntheticMarketData`` (deterministic,
+  no keys, no network) and ``AlpacaMarketData`` (alpaca-py, keys from the environment).
+* ``DatabaseResource``: Postgres (ledger and model registry), resolved from the environment
+  exactly as every other process of the platform resolves it.
+* ``PlatformSettingsResource``: the typed settings (universe, trading rules, modes).
+"""
+
+from functools import lru_cache
+from typing import Any
+
+import dagster as dg
+from pydantic import PrivateAttr
+from sqlalchemy import Engine
+
+from trading_runtime.config import Settings, load_settings
+from trading_runtime.marketdata.sources import BarSource, HistoryBarSource, SyntheticBarSource
+from trading_runtime.marketdata.storage import ParquetLake
+
+
+class PlatformSettingsResource(dg.ConfigurableResource):
+    """Typed settings read from the environment of the process running the step."""
+
+    def get(self) -> Settings:
+        return _settings()
+
+    @property
+    def universe(self) -> list[str]:
+        return self.get().universe
+
+
+class LakeResource(dg.ConfigurableResource):
+    data_root: str
+
+    def lake(self) -> ParquetLake:
+        return ParquetLake(self.data_root)
+
+
+class MarketDataResource(dg.ConfigurableResource):
+    """Abstract: one session of one-minute bars for some symbols."""
+
+    def bar_source(self) -> BarSource:
+        raise NotImplementedError
+
+
+class SyntheticMarketData(MarketDataResource):
+    seed: int
+    reference_symbol: str = "SPY"
+
+    def bar_source(self) -> BarSource:
+        return SyntheticBarSource(self.seed, self.reference_symbol)
+
+
+class AlpacaMarketData(MarketDataResource):
+    api_key: str
+    secret_key: str
+    data_url: str | None = None
+    feed: str = "iex"
+
+    def bar_source(self) -> BarSource:
+        from trading_runtime.adapters.alpaca.config import AlpacaEndpoints
+        from trading_runtime.adapters.alpaca.history import AlpacaHistory
+
+        endpoints = AlpacaEndpoints(
+            api_key=self.api_key,
+            secret_key=self.secret_key,
+            paper=True,
+            trading_url=None,
+            data_url=self.data_url,
+            data_stream_url=None,
+            trading_stream_url=None,
+            feed=self.feed,
+        )
+        history = AlpacaHistory(endpoints)
+        return HistoryBarSource(history.bars, f"alpaca({self.feed})")
+
+
+class DatabaseResource(dg.ConfigurableResource):
+    """The platform's Postgres: model registry and trading ledger."""
+
+    _engine: Engine | None = PrivateAttr(default=None)
+
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from trading_runtime.store.db import create_engine_for, prepare_database
+
+            urls = prepare_database(_settings())
+            self._engine = create_engine_for(urls.trading)
+        return self._engine
+
+    def registry(self) -> Any:
+        from trading_runtime.store.registry import ModelRegistry
+
+        return ModelRegistry(self.engine())
+
+    def ledger(self) -> Any:
+        from trading_runtime.store.ledger import LedgerRepository
+
+        return LedgerRepository(self.engine())
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+@lru_cache(maxsize=1)
+def _settings() -> Settings:
+    return load_settings()
