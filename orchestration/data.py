@@ -49,7 +49,8 @@ def historical_bars(
         for reason in _bar_problems(r.report.rows, r.report.rejected, r.report.gap_fraction, config)
     ]
     per_day = "\n".join(
-        f"| {r.day} | {r.report.rows} | {r.stored_rows} | {r.report.rejected} | {r.report.gap_fraction:.4f} |"
+        f"| {r.day} | {r.report.rows} | {r.stored_rows} | {r.report.rejected} "
+        f"| {r.report.gap_fraction:.4f} |"
         for r in results
     )
     context.log.info(

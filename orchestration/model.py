@@ -91,8 +91,8 @@ def model_candidate(
     group_name="model",
     kinds={"postgres"},
     check_specs=[dg.AssetCheckSpec("evaluation_sanity", asset="model_evaluation")],
-    description="Out-of-sample log loss, accuracy and confusion matrix against prior baselines, and "
-    "a backtest through the live strategy and risk code with the shared fill model, against "
+    description="Out-of-sample log loss, accuracy and confusion matrix against prior baselines, "
+    "and a backtest through the live strategy and risk code with the shared fill model, against "
     "buy-and-hold of the reference symbol. The champion is evaluated on the same days.",
 )
 def model_evaluation(

@@ -36,7 +36,7 @@ def trading_day_partitions(start: dt.date) -> dg.TimeWindowPartitionsDefinition:
 
 
 def partition_day(key: str) -> dt.date:
-    return dt.datetime.strptime(key, PARTITION_FORMAT).date()
+    return dt.date.fromisoformat(key)
 
 
 def partition_key(day: dt.date) -> str:

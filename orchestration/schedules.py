@@ -38,8 +38,8 @@ retrain_job = dg.define_asset_job(
     cron_schedule="30 16 * * 1-5",
     execution_timezone=NEW_YORK,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="After the close on trading days (holidays are skipped): ingest, retrain, evaluate. "
-    "The promote_model sensor takes it from there.",
+    description="After the close on trading days (holidays are skipped): ingest, retrain, "
+    "evaluate. The promote_model sensor takes it from there.",
 )
 def retrain_after_close(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     when = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
