@@ -6,8 +6,10 @@
                          Started only when a test asks for a database.
     database_url         (function) a fresh, uniquely named database with the trading schema
                          migrated, as a ``postgresql+psycopg://`` URL string; dropped after
-                         the test. Cloned from a migrated template (about 10x faster than
-                         migrating each time), so every test starts from an empty schema.
+                         the test. Cloned from a migrated template by file copy (about
+                         50 ms, half the cost of creating and migrating), so every test
+                         starts from an empty schema.
+    empty_database_url   (function) the same without the schema (migration tests).
     engine               (function) a SQLAlchemy engine on ``database_url``.
 
 Names carry a random suffix, so concurrent test runs can share one server.
@@ -41,7 +43,10 @@ def _admin(server_url: URL) -> psycopg.Connection:
 def _create_database(server_url: URL, name: str, template: str | None = None) -> None:
     statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
     if template is not None:
-        statement = sql.SQL("{} TEMPLATE {}").format(statement, sql.Identifier(template))
+        # FILE_COPY (PostgreSQL >= 15) beats the default WAL_LOG for small databases.
+        statement = sql.SQL("{} TEMPLATE {} STRATEGY FILE_COPY").format(
+            statement, sql.Identifier(template)
+        )
     with closing(_admin(server_url)) as connection:
         connection.execute(statement)
 
@@ -83,6 +88,16 @@ def migrated_template(postgres_server_url: URL) -> Iterator[str]:
 def database_url(postgres_server_url: URL, migrated_template: str) -> Iterator[str]:
     name = f"tp_test_{_RUN_TOKEN}_{uuid.uuid4().hex[:8]}"
     _create_database(postgres_server_url, name, template=migrated_template)
+    try:
+        yield postgres_server_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        _drop_database(postgres_server_url, name)
+
+
+@pytest.fixture
+def empty_database_url(postgres_server_url: URL) -> Iterator[str]:
+    name = f"tp_empty_{_RUN_TOKEN}_{uuid.uuid4().hex[:8]}"
+    _create_database(postgres_server_url, name)
     try:
         yield postgres_server_url.set(database=name).render_as_string(hide_password=False)
     finally:

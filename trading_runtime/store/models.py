@@ -349,3 +349,11 @@ class ModelPromotionRow(Base):
 
 TRADING_TABLES = frozenset(Base.metadata.tables)
 """Names of every table this package owns (others in the same database belong to Dagster)."""
+
+
+def include_trading_objects(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic ``include_name`` hook: compare and autogenerate our tables only (Dagster may
+    keep its own tables in the same database)."""
+    if type_ == "table":
+        return name in TRADING_TABLES
+    return True

@@ -21,24 +21,17 @@ from trading_runtime.store.db import (
     create_engine_for,
     resolve_database_url,
 )
-from trading_runtime.store.models import TRADING_TABLES, Base
+from trading_runtime.store.models import Base, include_trading_objects
 
 config = context.config
 target_metadata = Base.metadata
-
-
-def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
-    """Compare and autogenerate our tables only."""
-    if type_ == "table":
-        return name in TRADING_TABLES
-    return True
 
 
 def _configure(**options: Any) -> None:
     context.configure(
         target_metadata=target_metadata,
         version_table=ALEMBIC_VERSION_TABLE,
-        include_name=include_name,
+        include_name=include_trading_objects,
         compare_type=True,
         compare_server_default=True,
         **options,
