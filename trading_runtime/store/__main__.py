@@ -50,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands.add_parser("stop-embedded", help="stop the embedded PostgreSQL server")
     arguments = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
+    # Our own progress at INFO; the embedded server's and Alembic's chatter only if it matters.
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(message)s"
+    )
+    logging.getLogger("trading_runtime").setLevel(logging.INFO)
 
     try:
         settings = load_settings()

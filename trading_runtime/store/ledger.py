@@ -341,7 +341,7 @@ class LedgerRepository:
             "starting_equity": starting_equity,
         }
         statement = insert(TradingSessionRow).values(**values)
-        statement = statement.on_conflict_do_update(
+        upsert = statement.on_conflict_do_update(
             index_elements=[TradingSessionRow.session_key],
             set_={
                 "status": "running",
@@ -350,7 +350,7 @@ class LedgerRepository:
             },
         ).returning(TradingSessionRow.id)
         with self._sessions.begin() as session:
-            return int(session.execute(statement).scalar_one())
+            return int(session.execute(upsert).scalar_one())
 
     def end_session(
         self,

@@ -87,7 +87,8 @@ class ModelLineage:
         missing = {"train_start", "train_end"} - {k for k, v in lineage.items() if v is not None}
         if missing:
             raise ValueError(f"lineage needs {sorted(missing)}")
-        return cls(**{name: _as_date(value) for name, value in lineage.items()})
+        dates: dict[str, Any] = {name: _as_date(value) for name, value in lineage.items()}
+        return cls(**dates)
 
 
 @dataclass(frozen=True, slots=True)
