@@ -1,7 +1,9 @@
 """Client of the emulator's control endpoints (``/v2/sim/...``), for the engine and tests.
 
 In lockstep pacing the emulator publishes bar ``m`` and waits until the client acknowledges
-it (``ack(through=t_m)``), so a replayed session runs exactly as fast as its consumer.
+it (``ack(through=t_m)``), so a replayed session runs exactly as fast as its consumer. Ack
+once the whole minute has been processed and its orders submitted (see
+:mod:`trading_runtime.sim.replay` for how to see a minute's bars as one batch).
 """
 
 from __future__ import annotations

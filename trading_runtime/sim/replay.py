@@ -10,6 +10,13 @@ Step for minute ``m`` (bar timestamp ``t_m``):
 
 The replay starts when the first market-data client subscribes to bars (manual pacing: at
 once). After the last bar the clock moves to the session close and DAY orders expire.
+
+Lockstep protocol for the client: all bars of one minute arrive in one websocket frame, and
+alpaca-py hands them to the bar handler one after the other without yielding to other tasks
+as long as the handler does not suspend. So a handler that only enqueues, and a consumer
+that drains the queue, processes the batch (submitting its orders) and then acks through the
+batch's timestamp, sees exactly one minute per batch; orders it submits before the ack
+arrive in the next bar. Acking earlier (per bar) lets the replay run ahead of the client.
 """
 
 from __future__ import annotations
@@ -52,6 +59,8 @@ class EmulatorStatus:
     bars_published: int
     minutes: int
     acked_through: dt.datetime | None = None
+    market_data_clients: int = 0
+    trade_update_listeners: int = 0
     faults: dict[str, int] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
@@ -63,6 +72,8 @@ class EmulatorStatus:
             "bars_published": self.bars_published,
             "minutes": self.minutes,
             "acked_through": iso_utc(self.acked_through) if self.acked_through else None,
+            "market_data_clients": self.market_data_clients,
+            "trade_update_listeners": self.trade_update_listeners,
             "faults": dict(self.faults),
         }
 
@@ -81,6 +92,8 @@ class EmulatorStatus:
             bars_published=int(data["bars_published"]),
             minutes=int(data["minutes"]),
             acked_through=stamp(data.get("acked_through")),
+            market_data_clients=int(data.get("market_data_clients", 0)),
+            trade_update_listeners=int(data.get("trade_update_listeners", 0)),
             faults={str(k): int(v) for k, v in (data.get("faults") or {}).items()},
         )
 
@@ -142,6 +155,8 @@ class Replay:
             bars_published=self.bars_published,
             minutes=len(self._tape.minutes),
             acked_through=self.acked_through,
+            market_data_clients=self._data_hub.connected,
+            trade_update_listeners=self._trade_hub.listeners,
             faults=self._faults.snapshot(),
         )
 
