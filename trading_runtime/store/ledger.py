@@ -222,6 +222,8 @@ class SessionSummary:
     decision_count: int
     activity: dict[str, SymbolActivity]
     last_account: AccountSnapshot | None
+    orders: tuple[RecordedOrder, ...] = ()
+    fills: tuple[RecordedFill, ...] = ()
 
     @property
     def net_positions(self) -> dict[str, Decimal]:
@@ -701,7 +703,8 @@ class LedgerRepository:
             return {symbol: Decimal(net) for symbol, net in rows if net != 0}
 
     def session_summary(self, session_id: int) -> SessionSummary:
-        """Counts, per-symbol fill activity and the last account snapshot of a session."""
+        """Orders, fills, counts, per-symbol fill activity (net positions, PnL inputs) and
+        the last account snapshot of a session."""
         with self._sessions() as session:
             row = session.get(TradingSessionRow, session_id)
             if row is None:
@@ -724,6 +727,7 @@ class LedgerRepository:
             ).first()
             info = _session_info(row)
         fills = self.fills_for_session(session_id)
+        orders = self.orders_for_session(session_id)
         return SessionSummary(
             session=info,
             orders_by_status=by_status,
@@ -732,6 +736,8 @@ class LedgerRepository:
             decision_count=int(decision_count),
             activity=activity_from_fills(fills),
             last_account=_account(account_row) if account_row else None,
+            orders=tuple(orders),
+            fills=tuple(fills),
         )
 
     def daily_report(self, trading_day: dt.date) -> DailyReport:

@@ -315,8 +315,9 @@ def test_net_positions_are_computed_from_fills(ledger: LedgerRepository, session
     assert aapl.bought_notional == Decimal("1001.000")
     assert aapl.sold_notional == Decimal("405.200")
     assert summary.activity["MSFT"].net_cash_flow == Decimal("0")
-    assert summary.fill_count == 4
+    assert summary.fill_count == len(summary.fills) == 4
     assert summary.orders_by_status == {"filled": 4}
+    assert [o.client_order_id for o in summary.orders] == ["tp-b-1", "tp-s-1", "tp-b-2", "tp-s-2"]
 
 
 # --- snapshots, events, reports -------------------------------------------------------------

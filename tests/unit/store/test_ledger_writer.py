@@ -297,3 +297,20 @@ def test_session_ledger_turns_engine_calls_into_session_operations(tmp_path: Pat
         ("positions", (5, "broker")),
         ("event", (5, "stream_reconnected")),
     ]
+
+
+def test_operations_submitted_to_a_writer_that_never_started_are_kept_on_stop(
+    tmp_path: Path,
+) -> None:
+    ledger = FakeLedger()
+
+    async def scenario() -> None:
+        writer = make_writer(ledger, tmp_path)
+        writer.submit(account_op(0))
+        with pytest.raises(RuntimeError, match="not started"):
+            await writer.flush(timeout_s=0.1)
+        assert await writer.stop(timeout_s=0.1) == 1
+
+    run(scenario)
+    assert ledger.applied == []
+    assert len((tmp_path / "session-1.jsonl").read_text().splitlines()) == 1
