@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
 import json
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tests.support import store_builders as b
 from tests.support.eventually import eventually_async
+from trading_runtime.domain import OrderIntent, OrderRejected, OrderSnapshot, OrderUpdated, Position
 from trading_runtime.store.operations import RecordAccount, operation_to_json
 from trading_runtime.store.spool import DEAD_LETTER_FILE, Spool
 from trading_runtime.store.writer import LedgerWriter, SessionLedger, WriterClosedError
@@ -52,14 +56,55 @@ class FakeLedger:
     def record_decisions(self, session_id: int, decisions: Any) -> None:
         self._call("decisions", (session_id, len(decisions)))
 
-    def record_engine_event(self, session_id: Any, kind: str, *args: Any) -> None:
+    def record_engine_event(
+        self,
+        session_id: int | None,
+        kind: str,
+        detail: Mapping[str, Any],
+        occurred_at: dt.datetime,
+        event_id: uuid.UUID | None = None,
+    ) -> None:
         self._call("event", (session_id, kind))
 
-    def record_positions(self, session_id: int, positions: Any, source: str, *args: Any) -> None:
+    def record_positions(
+        self,
+        session_id: int,
+        positions: Mapping[str, Position],
+        source: Literal["broker", "ledger"],
+        taken_at: dt.datetime,
+        prices: Mapping[str, Decimal] | None = None,
+    ) -> None:
         self._call("positions", (session_id, source))
 
-    def record_order_update(self, session_id: int, update: Any, model_version_id: Any) -> None:
+    def record_order_update(
+        self, session_id: int, update: OrderUpdated, model_version_id: int | None
+    ) -> None:
         self._call("update", (session_id, update.event.value))
+
+    def record_order_submitted(
+        self,
+        session_id: int,
+        intent: OrderIntent,
+        snapshot: OrderSnapshot | None,
+        model_version_id: int | None,
+        decision_bar_timestamp: dt.datetime | None,
+    ) -> None:
+        self._call("submitted", (session_id, intent.client_order_id))
+
+    def record_order_rejected(
+        self, session_id: int, rejection: OrderRejected, model_version_id: int | None
+    ) -> None:
+        self._call("rejected", (session_id, rejection.intent.client_order_id))
+
+    def end_session(
+        self,
+        session_id: int,
+        status: Literal["running", "completed", "failed", "interrupted"],
+        ending_equity: Decimal | None = None,
+        summary: Mapping[str, Any] | None = None,
+        ended_at: dt.datetime | None = None,
+    ) -> None:
+        self._call("end", (session_id, status))
 
 
 def account_op(index: int, session_id: int = 1) -> RecordAccount:

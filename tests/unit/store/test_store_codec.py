@@ -18,6 +18,7 @@ from trading_runtime.store.codec import CodecError, decode, encode, to_jsonable
 from trading_runtime.store.operations import (
     OPERATION_TYPES,
     EndSession,
+    LedgerWrite,
     RecordAccount,
     RecordDecisions,
     RecordEngineEvent,
@@ -65,7 +66,7 @@ def test_to_jsonable_refuses_objects_without_a_json_form() -> None:
         to_jsonable({"model": object()})
 
 
-def _every_operation() -> list[object]:
+def _every_operation() -> list[LedgerWrite]:
     order = b.intent(qty="0.123456789", limit_price="187.0012")
     partial = b.fill_update(order, "exec-1", "0.1", "187.0001", "0.1", "187.0001", b.at(0, 2))
     return [
@@ -85,8 +86,8 @@ def _every_operation() -> list[object]:
 
 
 @pytest.mark.parametrize("operation", _every_operation(), ids=lambda op: type(op).__name__)
-def test_operations_round_trip_through_json_text_exactly(operation: object) -> None:
-    text = json.dumps(operation_to_json(operation), allow_nan=False)  # type: ignore[arg-type]
+def test_operations_round_trip_through_json_text_exactly(operation: LedgerWrite) -> None:
+    text = json.dumps(operation_to_json(operation), allow_nan=False)
     restored = operation_from_json(json.loads(text))
     assert restored == operation
     assert type(restored) is type(operation)
@@ -102,6 +103,8 @@ def test_round_trip_keeps_decimal_digits_and_timezones() -> None:
         dt.datetime(2026, 3, 9, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=-4))),
     )
     restored = operation_from_json(json.loads(json.dumps(operation_to_json(operation))))
+    assert isinstance(restored, RecordOrderSubmitted)
+    assert restored.decision_bar_timestamp is not None
     assert str(restored.intent.qty) == "1.000"
     assert str(restored.intent.limit_price) == "0.0001"
     assert restored.decision_bar_timestamp.utcoffset() == dt.timedelta(hours=-4)

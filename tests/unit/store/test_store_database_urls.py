@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from trading_runtime.config import ConfigurationError, Settings
@@ -12,7 +14,7 @@ PASSWORD = "s3cr%t@pass"
 ENCODED = "s3cr%25t%40pass"  # the same password, URL-encoded
 
 
-def settings(**values: object) -> Settings:
+def settings(**values: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
