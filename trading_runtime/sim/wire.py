@@ -227,20 +227,6 @@ def _count(value: float | None) -> int | float | None:
     return int(number) if number.is_integer() else number
 
 
-def rest_bar(bar: Bar) -> dict[str, Any]:
-    """A bar of ``GET /v2/stocks/bars``."""
-    return {
-        "t": iso_utc(bar.timestamp),
-        "o": bar.open,
-        "h": bar.high,
-        "l": bar.low,
-        "c": bar.close,
-        "v": _count(bar.volume),
-        "n": _count(bar.trade_count),
-        "vw": _finite_or_none(bar.vwap),
-    }
-
-
 def stream_timestamp(timestamp: dt.datetime) -> msgpack.Timestamp:
     utc = timestamp.astimezone(dt.UTC)
     whole = int(utc.replace(microsecond=0).timestamp())
@@ -261,7 +247,3 @@ def stream_bar(bar: Bar) -> dict[str, Any]:
         "n": _count(bar.trade_count),
         "vw": _finite_or_none(bar.vwap),
     }
-
-
-def pack(messages: list[dict[str, Any]]) -> bytes:
-    return msgpack.packb(messages)

@@ -93,8 +93,10 @@ class AlpacaBroker:
     def submit_order(self, intent: OrderIntent) -> OrderSnapshot:
         """Place ``intent``; returns the broker's view of the order.
 
-        Raises OrderRejectedError (4xx: nothing placed), TransientBrokerError (the order is
-        not at the broker; safe to resubmit with the same client_order_id), BrokerAuthError.
+        Raises OrderRejectedError (4xx: nothing placed), BrokerAuthError, and
+        TransientBrokerError when the order did not reach the broker or its fate could not be
+        established; either way resubmitting with the same client_order_id is safe (the
+        broker refuses a second order with that id, and this method then returns the first).
         """
         request = self._order_request(intent)
         try:
@@ -102,9 +104,11 @@ class AlpacaBroker:
         except _TRANSLATED as error:
             translated = translate_error(error, submitting=True)
             if isinstance(translated, TransientBrokerError):
-                existing = self._resolve_ambiguous(intent, translated)
+                existing = self._look_up_after_ambiguous_submission(intent, translated)
+                if existing is None:
+                    raise translated from error
                 log.warning(
-                    "submission of %s was ambiguous (%s); found it at the broker",
+                    "submission of %s failed (%s) but the order is at the broker",
                     intent.client_order_id,
                     translated,
                 )
@@ -113,15 +117,17 @@ class AlpacaBroker:
                 isinstance(translated, OrderRejectedError)
                 and _DUPLICATE_CLIENT_ORDER_ID in translated.message
             ):
-                existing_order = self.get_order_by_client_id(intent.client_order_id)
-                if existing_order is not None:
-                    return existing_order
+                existing = self.get_order_by_client_id(intent.client_order_id)
+                if existing is not None:
+                    return existing
             raise translated from error
         return parsing.order_snapshot(order)
 
-    def _resolve_ambiguous(self, intent: OrderIntent, cause: TransientBrokerError) -> OrderSnapshot:
+    def _look_up_after_ambiguous_submission(
+        self, intent: OrderIntent, cause: TransientBrokerError
+    ) -> OrderSnapshot | None:
         try:
-            existing = self.get_order_by_client_id(intent.client_order_id)
+            return self.get_order_by_client_id(intent.client_order_id)
         except BrokerError as lookup_error:
             raise TransientBrokerError(
                 f"submission of {intent.client_order_id} failed ({cause}) and so did the lookup "
@@ -129,9 +135,6 @@ class AlpacaBroker:
                 status=cause.status,
                 code=cause.code,
             ) from cause
-        if existing is None:
-            raise cause
-        return existing
 
     @staticmethod
     def _order_request(intent: OrderIntent) -> MarketOrderRequest | LimitOrderRequest:
