@@ -3,7 +3,9 @@
 Buys:
   1. kill switch: equity has fallen ``daily_loss_limit_fraction`` below the day's start
      -> no new entries;
-  2. wash-trade prevention: no buy while a sell in the same symbol is working (and vice versa);
+  2. wash-trade prevention: no buy while a sell in the same symbol is working (and vice
+     versa); no second order while one on the same side is still working (its fill is not
+     in the book yet, so the position would be counted twice);
   3. buys-per-day cap per symbol;
   4. position cap: the position after the order stays within ``max_position_fraction`` of
      equity (the order is reduced to fit);
@@ -11,7 +13,7 @@ Buys:
      approved this minute, is available (the order is reduced to fit).
 Sells:
   1. no shorting: a sell never exceeds the position (reduced to fit);
-  2. wash-trade prevention;
+  2. wash-trade prevention and one working order per side, as for buys;
   3. the legacy day-trade guard, when enabled: with equity under ``day_trade_min_equity``,
      refuse the sell that would be the ``max_day_trades + 1``-th day trade in the last five
      business days (FINRA's retired pattern-day-trader rule, kept for accounts that want it).
@@ -112,8 +114,11 @@ def _check_buy(
     symbol = intent.symbol
     if killed:
         return _refuse(intent, "kill switch: daily loss limit reached"), Decimal(0)
-    if OrderSide.SELL in state.open_order_sides.get(symbol, frozenset()):
+    working = state.open_order_sides.get(symbol, frozenset())
+    if OrderSide.SELL in working:
         return _refuse(intent, "wash trade: a sell order is working in this symbol"), Decimal(0)
+    if OrderSide.BUY in working:
+        return _refuse(intent, "a buy order is already working in this symbol"), Decimal(0)
     if state.buys_today.get(symbol, 0) >= config.max_buys_per_symbol_per_day:
         return _refuse(intent, "buys-per-day cap reached"), Decimal(0)
     price = intent.limit_price
@@ -148,8 +153,11 @@ def _check_sell(
     held = state.position_qty(intent.symbol)
     if held <= 0:
         return _refuse(intent, "no position to sell (no shorting)")
-    if OrderSide.BUY in state.open_order_sides.get(intent.symbol, frozenset()):
+    working = state.open_order_sides.get(intent.symbol, frozenset())
+    if OrderSide.BUY in working:
         return _refuse(intent, "wash trade: a buy order is working in this symbol")
+    if OrderSide.SELL in working:
+        return _refuse(intent, "a sell order is already working in this symbol")
     if (
         config.legacy_day_trade_guard
         and state.account.equity < config.day_trade_min_equity

@@ -75,7 +75,7 @@ def _unprocessable(message: str, code: int = CODE_UNPROCESSABLE) -> OrderRefused
 
 
 class IdSource:
-    """Order and execution ids: UUID4-shaped, drawn from a seeded generator (repeatable)."""
+    """Order and execution ids: UUID4-shaped, drawn from a seeded generator."""
 
     def __init__(self, seed: int) -> None:
         self._random = random.Random(seed)

@@ -137,8 +137,9 @@ class EmulatorConfig:
     ``session_date`` None means the last completed NYSE session when the emulator starts.
     ``first_minute`` / ``minute_count`` replay a slice of the session (minutes counted from
     the open); bars before ``first_minute`` are history, served by ``/v2/stocks/bars``.
-    ``bar_source`` None means the synthetic market with ``seed``. ``seed`` also drives the
-    order and execution ids, so a session repeats exactly.
+    ``bar_source`` None means the synthetic market with ``seed``. Order and execution ids
+    are unique per emulator (as at a real broker, where a ledger keeps them forever); set
+    ``id_seed`` to make them repeat exactly from run to run.
     """
 
     session_date: dt.date | None = None
@@ -153,6 +154,7 @@ class EmulatorConfig:
     faults: FaultConfig = field(default_factory=FaultConfig)
     bar_source: BarSource | None = field(default=None, repr=False, compare=False)
     seed: int = 7
+    id_seed: int | None = None
     first_minute: int = 0
     minute_count: int | None = None
     max_bars_page_size: int = 10_000

@@ -15,6 +15,7 @@ import concurrent.futures
 import contextlib
 import datetime as dt
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -80,7 +81,7 @@ class Emulator:
             starting_cash=config.starting_cash,
             symbols=self.tape.symbols,
             fill_model=config.effective_fill_model(),
-            ids=IdSource(config.seed),
+            ids=IdSource(config.id_seed if config.id_seed is not None else secrets.randbits(64)),
             reject_symbols=config.faults.reject_symbols,
             reject_after_accept_symbols=config.faults.reject_after_accept_symbols,
         )

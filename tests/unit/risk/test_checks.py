@@ -119,3 +119,14 @@ def test_legacy_day_trade_guard_counts_five_business_days() -> None:
     assert verdict.refused and "day-trade guard" in verdict.reason
     [allowed] = check_orders([sell()], small, RiskConfig(), today)
     assert allowed.approved is not None
+
+
+def test_one_working_order_per_symbol_and_side() -> None:
+    working_sell = make_portfolio(
+        positions={"AAPL": ("10", "100")}, open_order_sides={"AAPL": frozenset({OrderSide.SELL})}
+    )
+    [verdict] = check_orders([sell()], working_sell, CONFIG, FULL_DAY)
+    assert verdict.refused and "already working" in verdict.reason
+    working_buy = make_portfolio(open_order_sides={"AAPL": frozenset({OrderSide.BUY})})
+    [verdict] = check_orders([buy()], working_buy, CONFIG, FULL_DAY)
+    assert verdict.refused and "already working" in verdict.reason

@@ -1,4 +1,5 @@
-"""Errors of the Alpaca adapter, and what the caller does about each.
+"""Translation of alpaca-py and ``requests`` failures into the domain's broker errors
+(``trading_runtime.domain.errors``), and what the caller does about each.
 
 ::
 
@@ -22,36 +23,24 @@ import json
 import requests
 from alpaca.common.exceptions import APIError
 
+from trading_runtime.domain.errors import (
+    BrokerAuthError,
+    BrokerError,
+    OrderNotFoundError,
+    OrderRejectedError,
+    TransientBrokerError,
+)
+
+__all__ = [
+    "BrokerAuthError",
+    "BrokerError",
+    "OrderNotFoundError",
+    "OrderRejectedError",
+    "TransientBrokerError",
+    "translate_error",
+]
+
 UNAUTHORIZED_CODE = 40110000
-
-
-class BrokerError(Exception):
-    """A broker call failed. ``status`` is the HTTP status when there was one."""
-
-    def __init__(self, message: str, *, status: int | None = None, code: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.code = code
-
-
-class TransientBrokerError(BrokerError):
-    """Temporary failure (network, timeout, rate limit, server error): retry with backoff."""
-
-
-class OrderRejectedError(BrokerError):
-    """The broker refused an order submission (HTTP 4xx); no order was placed."""
-
-    def __init__(self, code: int | None, message: str, *, status: int | None = None) -> None:
-        super().__init__(message, status=status, code=code)
-
-
-class OrderNotFoundError(BrokerError):
-    """The broker has no such order."""
-
-
-class BrokerAuthError(BrokerError):
-    """The keys are wrong or the account may not do this: stop and tell the operator."""
 
 
 def _error_body(error: APIError) -> tuple[int | None, str]:

@@ -1,0 +1,323 @@
+"""Composition root of a live session: settings in, a finished (or interrupted) session out.
+
+``run_session(settings, request)`` is synchronous and owns its event loop (the Dagster op
+calls it; an ``async def`` op could not clean up on termination). It
+
+1. resolves Postgres (embedded or configured), opens the session in the ledger and starts
+   the spooling ledger writer;
+2. in ``sim`` mode starts the Alpaca emulator replaying the requested session (bars from the
+   lake when stored, else the synthetic market) and points every alpaca-py client at it; in
+   ``paper``/``live`` mode uses Alpaca's URLs and the keys from the environment;
+3. runs :class:`~trading_runtime.engine.live.LiveEngine`; SIGINT/SIGTERM request a graceful
+   stop (orders cancelled per config, ledger flushed, sockets closed), after which
+   :class:`SessionInterrupted` is raised so the caller can report the interruption;
+4. closes the session in the ledger with its status and summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import signal
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from trading_runtime.config import ConfigurationError, Settings
+from trading_runtime.domain.enums import TradingMode
+from trading_runtime.engine.live import EngineConfig, EngineReport, LiveEngine
+from trading_runtime.engine.ports import NoPacing, Pacer
+from trading_runtime.marketdata import calendar
+from trading_runtime.marketdata.storage import ParquetLake
+from trading_runtime.modeling.artifact import TradingModel
+
+logger = logging.getLogger(__name__)
+
+
+class SessionInterrupted(Exception):
+    """The session was stopped by a signal; it shut down cleanly and its report is attached."""
+
+    def __init__(self, outcome: SessionOutcome) -> None:
+        super().__init__(f"live session {outcome.session_id} interrupted: {outcome.report.reason}")
+        self.outcome = outcome
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    """What to run. ``trading_day`` is the replayed session in sim mode (default: the last
+    completed one) and today in paper/live mode."""
+
+    mode: TradingMode
+    trading_day: dt.date | None = None
+    dagster_run_id: str | None = None
+    minute_grace_s: float = 2.0
+    idle_timeout_s: float | None = None
+    ack_timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class SessionOutcome:
+    session_id: int
+    session_key: str
+    mode: TradingMode
+    trading_day: dt.date
+    report: EngineReport
+    unwritten_operations: int
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+class RegistryModelSource:
+    """The engine's model port over the registry (light id polls, verified artifact loads)."""
+
+    def __init__(self, registry: Any) -> None:
+        self._registry = registry
+
+    def champion_id(self) -> int | None:
+        return self._registry.champion_id()
+
+    def load(self, model_version_id: int) -> TradingModel:
+        return TradingModel.from_bytes(self._registry.load_artifact(model_version_id))
+
+
+class EmulatorPacer:
+    """Acknowledges each processed minute to the emulator (lockstep replay)."""
+
+    def __init__(self, control: Any) -> None:
+        self._control = control
+
+    async def minute_done(self, bar_timestamp: dt.datetime) -> None:
+        await self._control.ack(bar_timestamp)
+
+    async def close(self) -> None:
+        await self._control.close()
+
+
+def resolve_trading_day(mode: TradingMode, requested: dt.date | None, now: dt.datetime) -> dt.date:
+    if mode is TradingMode.SIM:
+        day = requested or calendar.last_completed_session(now)
+    else:
+        today = now.astimezone(ZoneInfo(calendar.NEW_YORK)).date()
+        if requested is not None and requested != today:
+            raise ConfigurationError(
+                f"{mode} trading runs today's session ({today}), not {requested}"
+            )
+        day = today
+    if not calendar.is_session(day):
+        raise ConfigurationError(f"{day} is not an NYSE trading day")
+    if mode is not TradingMode.SIM and calendar.session(day).close <= now:
+        raise ConfigurationError(f"today's session ({day}) has already closed")
+    return day
+
+
+def session_key_for(mode: TradingMode, day: dt.date, dagster_run_id: str | None) -> str:
+    """Paper/live keys are stable per day, so a restart reuses client order ids (the broker
+    refuses duplicates); each sim replay is its own session."""
+    if mode is TradingMode.SIM:
+        suffix = (dagster_run_id or uuid.uuid4().hex)[:12]
+        return f"sim-{day.isoformat()}-{suffix}"
+    return f"{mode.value}-{day.isoformat()}"
+
+
+def run_session(settings: Settings, request: SessionRequest) -> SessionOutcome:
+    """Run one session to its end; raises :class:`SessionInterrupted` after a signal."""
+    return asyncio.run(_run(settings, request))
+
+
+async def _run(settings: Settings, request: SessionRequest) -> SessionOutcome:
+    from trading_runtime.store.db import create_engine_for, prepare_database
+    from trading_runtime.store.ledger import LedgerRepository
+    from trading_runtime.store.registry import ModelRegistry
+    from trading_runtime.store.writer import LedgerWriter, SessionLedger
+
+    mode = request.mode
+    now = dt.datetime.now(dt.UTC)
+    day = resolve_trading_day(mode, request.trading_day, now)
+    urls = await asyncio.to_thread(prepare_database, settings)
+    database = create_engine_for(urls.trading)
+    repository = LedgerRepository(database)
+    registry = ModelRegistry(database)
+    key = session_key_for(mode, day, request.dagster_run_id)
+    config = EngineConfig(
+        trading_day=day,
+        symbols=tuple(settings.traded_symbols),
+        reference_symbol=settings.reference_symbol,
+        session_key=key,
+        decision=settings.decision_config(),
+        model_poll_interval_s=settings.model_poll_interval_s,
+        minute_grace_s=request.minute_grace_s,
+        idle_timeout_s=request.idle_timeout_s
+        if request.idle_timeout_s is not None
+        else (60.0 if mode is TradingMode.SIM else None),
+        cancel_open_orders_on_stop=settings.cancel_open_orders_on_stop,
+    )
+    writer = LedgerWriter.from_settings(settings, repository)
+    interrupted = False
+    try:
+        with _broker_connection(settings, mode, day, request) as (endpoints, make_pacer):
+            session_id = await asyncio.to_thread(
+                repository.start_session,
+                session_key=key,
+                mode=mode,
+                trading_day=day,
+                started_at=now,
+                symbols=list(config.subscribed),
+                config=_session_config(settings, config),
+                dagster_run_id=request.dagster_run_id,
+            )
+            await writer.start()
+            ledger = SessionLedger(writer, session_id)
+            pacer = make_pacer()
+            engine = _build_engine(settings, config, endpoints, registry, ledger, pacer)
+            with _stop_on_signals(engine) as signalled:
+                try:
+                    report = await engine.run()
+                finally:
+                    interrupted = signalled.is_set()
+                    if isinstance(pacer, EmulatorPacer):
+                        await pacer.close()
+            ledger.end_session(
+                status=report.status,
+                ended_at=dt.datetime.now(dt.UTC),
+                ending_equity=report.ending_equity,
+                summary={
+                    **report.stats,
+                    "reason": report.reason,
+                    "model_version_id": report.model_version_id,
+                },
+            )
+            unwritten = await writer.stop(timeout_s=30.0)
+            summary = await asyncio.to_thread(_summary, repository, session_id)
+    finally:
+        if writer.running:
+            await writer.stop(timeout_s=10.0)
+        database.dispose()
+    outcome = SessionOutcome(session_id, key, mode, day, report, unwritten, summary)
+    if interrupted:
+        raise SessionInterrupted(outcome)
+    return outcome
+
+
+def _build_engine(
+    settings: Settings,
+    config: EngineConfig,
+    endpoints: Any,
+    registry: Any,
+    ledger: Any,
+    pacer: Pacer,
+) -> LiveEngine:
+    from trading_runtime.adapters.alpaca.data_stream import BarStream
+    from trading_runtime.adapters.alpaca.trade_updates import TradeUpdateStream
+    from trading_runtime.adapters.alpaca.trading import AlpacaBroker
+
+    symbols = list(config.subscribed)
+    return LiveEngine(
+        config,
+        broker=AlpacaBroker(endpoints, timeout_s=settings.rest_timeout_s),
+        market_data=lambda on_bar, on_rejected: BarStream(endpoints, symbols, on_bar, on_rejected),
+        trade_updates=lambda on_update: TradeUpdateStream(endpoints, on_update),
+        models=RegistryModelSource(registry),
+        ledger=ledger,
+        pacer=pacer,
+    )
+
+
+@contextlib.contextmanager
+def _broker_connection(
+    settings: Settings, mode: TradingMode, day: dt.date, request: SessionRequest
+) -> Iterator[tuple[Any, Any]]:
+    """(endpoints, pacer factory) for the mode; in sim mode, with an emulator running."""
+    from trading_runtime.adapters.alpaca.config import AlpacaEndpoints
+
+    if mode is not TradingMode.SIM:
+        yield AlpacaEndpoints.from_settings(settings), NoPacing
+        return
+
+    from trading_runtime.sim.config import EmulatorConfig, parquet_bar_source
+    from trading_runtime.sim.control import EmulatorControl
+    from trading_runtime.sim.server import EmulatorServer
+
+    lake = ParquetLake(settings.data_root)
+    source = parquet_bar_source(settings.data_root) if lake.has_bars(day) else None
+    emulator = EmulatorConfig(
+        session_date=day,
+        symbols=tuple(settings.universe),
+        starting_cash=settings.sim_starting_cash,
+        bar_source=source,
+        seed=settings.synthetic_seed,
+        ack_timeout_s=request.ack_timeout_s,
+    )
+    with EmulatorServer(emulator) as server:
+        logger.info(
+            "emulator replaying %s from %s at %s",
+            day,
+            "the lake" if source else "the synthetic market",
+            server.base_url,
+        )
+        endpoints = AlpacaEndpoints.for_emulator(
+            server.base_url, emulator.api_key, emulator.secret_key
+        )
+        yield (
+            endpoints,
+            lambda: EmulatorPacer(
+                EmulatorControl(server.base_url, emulator.api_key, emulator.secret_key)
+            ),
+        )
+
+
+@contextlib.contextmanager
+def _stop_on_signals(engine: LiveEngine) -> Iterator[threading.Event]:
+    """SIGINT/SIGTERM become a graceful stop; the previous handlers are restored after."""
+    signalled = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield signalled
+        return
+    loop = asyncio.get_running_loop()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def stop(sig: signal.Signals) -> None:
+        signalled.set()
+        engine.request_stop(f"terminated by {sig.name}")
+
+    for sig in previous:
+        loop.add_signal_handler(sig, stop, sig)
+    try:
+        yield signalled
+    finally:
+        for sig, handler in previous.items():
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, handler)
+
+
+def _session_config(settings: Settings, config: EngineConfig) -> dict[str, Any]:
+    decision = config.decision
+    return {
+        "buy_probability_threshold": decision.strategy.buy_threshold,
+        "sell_probability_threshold": decision.strategy.sell_threshold,
+        "max_buys_per_symbol_per_day": decision.strategy.max_buys_per_symbol_per_day,
+        "max_position_fraction": str(decision.strategy.max_position_fraction),
+        "limit_offset_bps": str(decision.strategy.limit_offset_bps),
+        "no_entry_minutes_before_close": decision.strategy.no_entry_minutes_before_close,
+        "flatten_at_close": decision.strategy.flatten_at_close,
+        "daily_loss_limit_fraction": str(decision.risk.daily_loss_limit_fraction),
+        "legacy_day_trade_guard": decision.risk.legacy_day_trade_guard,
+        "cancel_open_orders_on_stop": config.cancel_open_orders_on_stop,
+        "market_data_source": settings.market_data_source,
+    }
+
+
+def _summary(repository: Any, session_id: int) -> dict[str, Any]:
+    summary = repository.session_summary(session_id)
+    return {
+        "orders": summary.order_count,
+        "orders_by_status": dict(summary.orders_by_status),
+        "fills": summary.fill_count,
+        "decisions": summary.decision_count,
+        "net_positions_from_fills": {s: str(q) for s, q in summary.net_positions.items()},
+        "net_cash_flow": str(sum((a.net_cash_flow for a in summary.activity.values()), Decimal(0))),
+    }
