@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration import data, model, promotion, schedules
+from orchestration import data, model, promotion, schedules, trading
 from orchestration.resources import (
     AlpacaMarketData,
     DatabaseResource,
@@ -36,6 +36,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             data.feature_table,
             model.model_candidate,
             model.model_evaluation,
+            trading.live_session_report,
         ],
         jobs=[
             schedules.ingest_job,
@@ -44,8 +45,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             promotion.promote_model_job,
             promotion.manual_promotion,
             promotion.rollback_model,
+            trading.live_trading,
+            trading.report_job,
         ],
-        sensors=[promotion.promote_model],
+        sensors=[promotion.promote_model, trading.report_after_session],
         schedules=[schedules.retrain_after_close],
         resources={
             "lake": LakeResource(data_root=settings.data_root),

@@ -88,6 +88,9 @@ def run_backtest(
     curve: list[tuple[pd.Timestamp, float, float, float]] = []
     counts = {action.value: 0 for action in Action}
     symbols_column = bars["symbol"].to_numpy()
+    prediction_symbols = complete["symbol"].to_numpy()
+    prediction_closes = complete["close"].to_numpy()
+    buy_threshold = config.decision.strategy.buy_threshold
     price_columns = {
         c: bars[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close", "volume")
     }
@@ -100,38 +103,47 @@ def run_backtest(
             rows = bar_groups.get(timestamp)
             if rows is None:
                 continue
+            moment = timestamp.to_pydatetime()
+            # Only held symbols (marks) and symbols with working orders (fills) need bars.
+            row_of = dict(zip(symbols_column[rows], rows, strict=True))
+            needed = set(book.positions) | {o.intent.symbol for o in working.values()}
             minute_bars = {
-                symbols_column[i]: Bar(
-                    symbols_column[i],
-                    timestamp.to_pydatetime(),
+                symbol: Bar(
+                    symbol,
+                    moment,
                     price_columns["open"][i],
                     price_columns["high"][i],
                     price_columns["low"][i],
                     price_columns["close"][i],
                     price_columns["volume"][i],
                 )
-                for i in rows
+                for symbol in needed
+                if (i := row_of.get(symbol)) is not None
             }
             _match_working(working, minute_bars, timestamp, book, day, config, orders, fills)
-            for symbol, bar in minute_bars.items():
-                book.mark(symbol, Decimal(str(bar.close)))
+            for symbol in book.positions:
+                if symbol in row_of:
+                    book.mark(symbol, Decimal(str(price_columns["close"][row_of[symbol]])))
             prediction_rows = prediction_groups.get(timestamp)
             if prediction_rows is not None:
+                # A symbol that is not held and not a buy candidate can only be a HOLD:
+                # count it without building its decision (same orders, far less work).
+                candidates = (probabilities[prediction_rows, 2] >= buy_threshold) | np.isin(
+                    prediction_symbols[prediction_rows], list(book.positions)
+                )
+                counts[Action.HOLD.value] += int((~candidates).sum())
+                prediction_rows = prediction_rows[candidates]
+            if prediction_rows is not None and (len(prediction_rows) or book.positions):
                 predictions = build_predictions(
-                    complete["symbol"].to_numpy()[prediction_rows],
-                    [timestamp.to_pydatetime()] * len(prediction_rows),
-                    complete["close"].to_numpy()[prediction_rows],
+                    prediction_symbols[prediction_rows],
+                    [moment] * len(prediction_rows),
+                    prediction_closes[prediction_rows],
                     probabilities[prediction_rows],
                     model_version_id,
                 )
-                state = book.state(timestamp.to_pydatetime())
+                state = book.state(moment)
                 decisions = decide_minute(
-                    predictions,
-                    state,
-                    session,
-                    timestamp.to_pydatetime(),
-                    config.decision,
-                    config.session_key,
+                    predictions, state, session, moment, config.decision, config.session_key
                 )
                 for decision in decisions:
                     counts[decision.action.value] += 1
@@ -140,7 +152,7 @@ def run_backtest(
                         price = (
                             decision.prediction.price
                             if decision.prediction
-                            else float(minute_bars[decision.symbol].close)
+                            else float(book.last_prices[decision.symbol])
                         )
                         working[decision.intent.client_order_id] = _Working(
                             decision.intent,

@@ -189,6 +189,7 @@ async def _run(settings: Settings, request: SessionRequest) -> SessionOutcome:
                     **report.stats,
                     "reason": report.reason,
                     "model_version_id": report.model_version_id,
+                    "starting_equity": str(report.starting_equity),
                 },
             )
             unwritten = await writer.stop(timeout_s=30.0)
@@ -238,12 +239,11 @@ def _broker_connection(
         yield AlpacaEndpoints.from_settings(settings), NoPacing
         return
 
-    from trading_runtime.sim.config import EmulatorConfig, parquet_bar_source
+    from trading_runtime.sim.config import EmulatorConfig
     from trading_runtime.sim.control import EmulatorControl
     from trading_runtime.sim.server import EmulatorServer
 
-    lake = ParquetLake(settings.data_root)
-    source = parquet_bar_source(settings.data_root) if lake.has_bars(day) else None
+    source = _replay_source(settings, day)
     emulator = EmulatorConfig(
         session_date=day,
         symbols=tuple(settings.universe),
@@ -268,6 +268,24 @@ def _broker_connection(
                 EmulatorControl(server.base_url, emulator.api_key, emulator.secret_key)
             ),
         )
+
+
+def _replay_source(settings: Settings, day: dt.date) -> Any:
+    """Stored bars when the lake holds the whole universe for ``day``; else the synthetic
+    market (when that is the configured source). Replaying Alpaca data needs it stored."""
+    from trading_runtime.sim.config import parquet_bar_source
+
+    lake = ParquetLake(settings.data_root)
+    if lake.has_bars(day):
+        stored = set(lake.read_bars(day)["symbol"].unique())
+        if stored.issuperset(settings.universe):
+            return parquet_bar_source(settings.data_root)
+    if settings.market_data_source == "synthetic":
+        return None
+    raise ConfigurationError(
+        f"replaying {day} needs its bars for every symbol in the lake: "
+        "materialize historical_bars for that day first"
+    )
 
 
 @contextlib.contextmanager

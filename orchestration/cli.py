@@ -1,0 +1,242 @@
+"""``python -m orchestration.cli {demo,dev}``: the two ways the platform is run from a checkout.
+
+``demo`` runs the whole cycle through Dagster on the embedded defaults (no keys, no network,
+no database server): ingest and featurize a window of sessions of the synthetic market, train
+and evaluate a candidate, let the ``promote_model`` sensor's logic promote it, replay the next,
+unseen session through the live engine against the Alpaca emulator, materialize the day's
+report, and print a summary. ``dev`` starts the Dagster UI and daemon on the same storage.
+"""
+
+import argparse
+import datetime as dt
+import logging
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from trading_runtime.config import load_settings
+from trading_runtime.marketdata import calendar
+from trading_runtime.marketdata.universe import DEMO_SYMBOLS
+
+logger = logging.getLogger("demo")
+
+
+def _step(title: str) -> Callable[[Callable[[], Any]], Any]:
+    def run(function: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        print(f"==> {title}", flush=True)
+        result = function()
+        print(f"    done in {time.perf_counter() - started:.1f} s", flush=True)
+        return result
+
+    return run
+
+
+def demo(window_days: int, symbols: list[str] | None) -> int:
+    if symbols:
+        os.environ["SYMBOLS"] = ",".join(symbols)
+    settings = load_settings()
+    from orchestration import environment
+
+    prepared = _step("Postgres (embedded unless DATABASE_URL is set) and migrations")(
+        lambda: environment.prepare(settings)
+    )
+    print(f"    {prepared.describe()}")
+
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.partitions import partition_key
+    from orchestration.promotion import promote_model
+    from orchestration.resources import DatabaseResource
+
+    instance = dg.DagsterInstance.get()
+    replay_day = calendar.last_completed_session(dt.datetime.now(dt.UTC))
+    days = calendar.previous_sessions(replay_day, window_days)
+    print(f"    universe: {len(settings.traded_symbols)} symbols + {settings.reference_symbol}")
+    print(f"    history: {days[0]} .. {days[-1]} ({len(days)} sessions); replay: {replay_day}")
+
+    def ingest() -> dg.ExecuteInProcessResult:
+        return defs.resolve_job_def("ingest").execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": partition_key(days[0]),
+                "dagster/asset_partition_range_end": partition_key(days[-1]),
+            },
+        )
+
+    _require(_step("Dagster: historical_bars + feature_table (one run over the range)")(ingest))
+
+    def train() -> dg.ExecuteInProcessResult:
+        return defs.resolve_job_def("train_and_evaluate").execute_in_process(
+            instance=instance,
+            run_config={
+                "ops": {
+                    "model_candidate": {
+                        "config": {"window_days": window_days, "end_date": str(days[-1])}
+                    }
+                }
+            },
+        )
+
+    _require(_step("Dagster: model_candidate + model_evaluation")(train))
+
+    def promote() -> list[dg.ExecuteInProcessResult]:
+        with dg.build_sensor_context(
+            instance=instance, resources={"database": DatabaseResource()}
+        ) as context:
+            result = promote_model(context)
+        requests = result.run_requests if isinstance(result, dg.SensorResult) else []
+        runs = []
+        for request in requests or []:
+            runs.append(
+                defs.resolve_job_def("promote_model_job").execute_in_process(
+                    instance=instance, run_config=request.run_config, tags=dict(request.tags)
+                )
+            )
+        return runs
+
+    for run in _step("promote_model sensor -> promotion run")(promote):
+        _require(run)
+
+    def trade() -> dg.ExecuteInProcessResult:
+        return defs.resolve_job_def("live_trading").execute_in_process(
+            instance=instance,
+            run_config={"ops": {"trade_session": {"config": {"session_date": str(replay_day)}}}},
+        )
+
+    live = _step(f"Dagster: live_trading, sim mode, replaying {replay_day} against the emulator")(
+        trade
+    )
+    _require(live)
+
+    def report() -> dg.ExecuteInProcessResult:
+        return defs.resolve_job_def("live_session_report_job").execute_in_process(
+            instance=instance, partition_key=partition_key(replay_day)
+        )
+
+    _require(_step("Dagster: live_session_report")(report))
+    _print_summary(settings, days, replay_day, live.output_for_node("trade_session"))
+    return 0
+
+
+def _require(result: Any) -> None:
+    if not result.success:
+        raise SystemExit(f"run {result.run_id} failed; see the logs above")
+
+
+def _print_summary(
+    settings: Any, days: list[dt.date], replay_day: dt.date, session: dict[str, Any]
+) -> None:
+    from trading_runtime.reporting import daily_report_metrics
+    from trading_runtime.store.db import create_engine_for, resolve_database_url
+    from trading_runtime.store.ledger import LedgerRepository
+    from trading_runtime.store.registry import ModelRegistry
+
+    database = create_engine_for(resolve_database_url(settings).trading)
+    try:
+        registry = ModelRegistry(database)
+        champion = registry.champion()
+        ledger = LedgerRepository(database)
+        summary = ledger.session_summary(session["session_id"])
+        metrics = daily_report_metrics(ledger.daily_report(replay_day))
+        info = summary.session
+    finally:
+        database.dispose()
+    line = "-" * 72
+    print(line)
+    print("Summary")
+    print(line)
+    print(
+        f"Data        {days[0]} .. {days[-1]}: {len(days)} sessions, {len(settings.traded_symbols)} symbols + "
+        f"{settings.reference_symbol}, synthetic seed {settings.synthetic_seed}"
+    )
+    if champion is None or champion.evaluation is None:
+        print("Model       no champion was promoted")
+    else:
+        candidate = champion.evaluation["candidate"]
+        c, b = candidate["classification"], candidate["backtest"]
+        print(
+            f"Model       champion v{champion.id} ({champion.lineage.train_start} .. {champion.lineage.train_end}); "
+            f"test {champion.lineage.test_start} .. {champion.lineage.test_end}"
+        )
+        print(
+            f"            log loss {c['logloss']:.4f} vs prior {c['baseline_logloss']:.4f}; accuracy "
+            f"{c['accuracy']:.3f} vs majority {c['baseline_accuracy']:.3f}; "
+            f"P(up)>=threshold precision {c['confident_up_precision'] or float('nan'):.3f} "
+            f"on {c['confident_up_rows']} rows"
+        )
+        print(
+            f"Backtest    return {b['total_return']:+.2%} vs buy-and-hold {settings.reference_symbol} "
+            f"{b['benchmark_return']:+.2%}; max drawdown {b['max_drawdown']:.2%}; "
+            f"{int(b['orders'])} orders, {int(b['fills'])} fills"
+        )
+    starting = info.summary.get("starting_equity") if info.summary else None
+    print(
+        f"Session     {replay_day} (sim, id {info.id}, {info.status}): {summary.decision_count} decisions, "
+        f"{summary.order_count} orders, {summary.fill_count} fills in Postgres"
+    )
+    print(
+        f"            equity {starting} -> {info.ending_equity}; realized PnL on closed symbols "
+        f"{metrics['realized_pnl_flat_symbols']:+.2f}; mean slippage {metrics['mean_slippage_bps']:.2f} bps; "
+        f"open: {', '.join(metrics['open_symbols']) or 'none'}"
+    )
+    print(line)
+    print(
+        "Open the UI:  make dev   (then http://127.0.0.1:3000; launch live_trading from the Launchpad)"
+    )
+
+
+def dev(port: int) -> int:
+    settings = load_settings()
+    from orchestration import environment
+
+    prepared = environment.prepare(settings)
+    print(prepared.describe(), flush=True)
+    dagster = shutil.which("dagster", path=os.path.dirname(sys.executable)) or "dagster"
+    arguments = [
+        dagster,
+        "dev",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-w",
+        str(environment.ROOT / "workspace.yaml"),
+    ]
+    os.execv(dagster, arguments)
+    return 0  # not reached
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m orchestration.cli")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo_parser = commands.add_parser("demo", help="run the whole cycle on the embedded defaults")
+    demo_parser.add_argument(
+        "--days", type=int, default=60, help="sessions of history (default 60)"
+    )
+    demo_parser.add_argument(
+        "--symbols",
+        default=None,
+        help="comma-separated symbols to trade instead of SYMBOLS (default: the Nasdaq-100); "
+        f"e.g. {','.join(DEMO_SYMBOLS[:4])} for a quicker run",
+    )
+    dev_parser = commands.add_parser("dev", help="Dagster UI and daemon on 127.0.0.1")
+    dev_parser.add_argument("--port", type=int, default=3000)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "demo":
+        symbols = (
+            [s.strip().upper() for s in args.symbols.split(",") if s.strip()]
+            if args.symbols
+            else None
+        )
+        return demo(args.days, symbols)
+    return dev(args.port)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
