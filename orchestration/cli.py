@@ -146,47 +146,67 @@ def _print_summary(
         info = summary.session
     finally:
         database.dispose()
-    line = "-" * 72
-    print(line)
-    print("Summary")
-    print(line)
-    print(
-        f"Data        {days[0]} .. {days[-1]}: {len(days)} sessions, {len(settings.traded_symbols)} symbols + "
-        f"{settings.reference_symbol}, synthetic seed {settings.synthetic_seed}"
-    )
+    rows = [
+        (
+            "Data",
+            f"{days[0]} .. {days[-1]}: {len(days)} sessions, "
+            f"{len(settings.traded_symbols)} symbols + {settings.reference_symbol}, "
+            f"synthetic seed {settings.synthetic_seed}",
+        ),
+    ]
     if champion is None or champion.evaluation is None:
-        print("Model       no champion was promoted")
+        rows.append(("Model", "no champion was promoted"))
     else:
-        candidate = champion.evaluation["candidate"]
-        c, b = candidate["classification"], candidate["backtest"]
-        print(
-            f"Model       champion v{champion.id} ({champion.lineage.train_start} .. {champion.lineage.train_end}); "
-            f"test {champion.lineage.test_start} .. {champion.lineage.test_end}"
-        )
-        print(
-            f"            log loss {c['logloss']:.4f} vs prior {c['baseline_logloss']:.4f}; accuracy "
-            f"{c['accuracy']:.3f} vs majority {c['baseline_accuracy']:.3f}; "
-            f"P(up)>=threshold precision {c['confident_up_precision'] or float('nan'):.3f} "
-            f"on {c['confident_up_rows']} rows"
-        )
-        print(
-            f"Backtest    return {b['total_return']:+.2%} vs buy-and-hold {settings.reference_symbol} "
-            f"{b['benchmark_return']:+.2%}; max drawdown {b['max_drawdown']:.2%}; "
-            f"{int(b['orders'])} orders, {int(b['fills'])} fills"
-        )
+        lineage = champion.lineage
+        c = champion.evaluation["candidate"]["classification"]
+        b = champion.evaluation["candidate"]["backtest"]
+        precision = c["confident_up_precision"]
+        rows += [
+            (
+                "Model",
+                f"champion v{champion.id}, trained {lineage.train_start} .. "
+                f"{lineage.train_end}, tested {lineage.test_start} .. {lineage.test_end}",
+            ),
+            (
+                "",
+                f"log loss {c['logloss']:.4f} (prior {c['baseline_logloss']:.4f}); "
+                f"accuracy {c['accuracy']:.3f} (majority {c['baseline_accuracy']:.3f})",
+            ),
+            (
+                "",
+                f"P(up) >= threshold on {c['confident_up_rows']} test rows, precision "
+                f"{precision if precision is not None else float('nan'):.3f}",
+            ),
+            (
+                "Backtest",
+                f"{b['total_return']:+.2%} vs buy-and-hold "
+                f"{settings.reference_symbol} {b['benchmark_return']:+.2%}; "
+                f"max drawdown {b['max_drawdown']:.2%}; {int(b['orders'])} orders",
+            ),
+        ]
     starting = info.summary.get("starting_equity") if info.summary else None
+    open_symbols = ", ".join(metrics["open_symbols"]) or "none"
+    rows += [
+        (
+            "Session",
+            f"{replay_day} sim, session {info.id} {info.status}: "
+            f"{summary.decision_count} decisions, {summary.order_count} orders, "
+            f"{summary.fill_count} fills in Postgres",
+        ),
+        (
+            "",
+            f"equity {starting} -> {info.ending_equity}; realized PnL "
+            f"{metrics['realized_pnl_flat_symbols']:+.2f}; slippage "
+            f"{metrics['mean_slippage_bps']:.2f} bps; open positions: {open_symbols}",
+        ),
+    ]
+    rule = "-" * 78
+    print(rule)
+    for title, text in rows:
+        print(f"{title:<10}{text}")
+    print(rule)
     print(
-        f"Session     {replay_day} (sim, id {info.id}, {info.status}): {summary.decision_count} decisions, "
-        f"{summary.order_count} orders, {summary.fill_count} fills in Postgres"
-    )
-    print(
-        f"            equity {starting} -> {info.ending_equity}; realized PnL on closed symbols "
-        f"{metrics['realized_pnl_flat_symbols']:+.2f}; mean slippage {metrics['mean_slippage_bps']:.2f} bps; "
-        f"open: {', '.join(metrics['open_symbols']) or 'none'}"
-    )
-    print(line)
-    print(
-        "Open the UI:  make dev   (then http://127.0.0.1:3000; launch live_trading from the Launchpad)"
+        "Open the UI: make dev, then http://127.0.0.1:3000 (launch live_trading from the Launchpad)"
     )
 
 
