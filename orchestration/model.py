@@ -67,7 +67,7 @@ def model_candidate(
         params=result.params,
         metrics=metrics,
         lineage=result.split.as_lineage(),
-        dagster_run_id=context.run_id,
+        dagster_run_id=context.run.run_id,
     )
     context.log.info("registered candidate %d trained on %s..%s", version_id, days[0], days[-1])
     return dg.MaterializeResult(

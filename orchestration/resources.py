@@ -9,7 +9,6 @@
 * ``PlatformSettingsResource``: the typed settings (universe, trading rules, modes).
 """
 
-from functools import lru_cache
 from typing import Any
 
 import dagster as dg
@@ -106,6 +105,6 @@ class DatabaseResource(dg.ConfigurableResource):
             self._engine.dispose()
 
 
-@lru_cache(maxsize=1)
 def _settings() -> Settings:
+    # Read on use, not cached: the environment of the step's process is the source of truth.
     return load_settings()

@@ -7,13 +7,12 @@ import dagster as dg
 
 from orchestration.data import feature_table, historical_bars
 from orchestration.model import model_candidate, model_evaluation
-from orchestration.partitions import NEW_YORK, TRADING_DAYS, partition_key
+from orchestration.partitions import NEW_YORK, partition_key
 from trading_runtime.marketdata import calendar
 
 ingest_job = dg.define_asset_job(
     "ingest",
     selection=dg.AssetSelection.assets(historical_bars, feature_table),
-    partitions_def=TRADING_DAYS,
     description="Bars and features for a range of sessions (one run per range).",
 )
 
@@ -28,7 +27,6 @@ retrain_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(
         historical_bars, feature_table, model_candidate, model_evaluation
     ),
-    partitions_def=TRADING_DAYS,
     description="Ingest the session that just closed, rebuild its features, retrain, evaluate.",
 )
 

@@ -160,7 +160,6 @@ def live_session_report(
 report_job = dg.define_asset_job(
     "live_session_report_job",
     selection=dg.AssetSelection.assets(live_session_report),
-    partitions_def=TRADING_DAYS,
 )
 
 

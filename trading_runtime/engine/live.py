@@ -30,7 +30,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -43,6 +43,7 @@ from trading_runtime.domain.decisions import Decision
 from trading_runtime.domain.enums import Action
 from trading_runtime.domain.errors import OrderRejectedError, TransientBrokerError
 from trading_runtime.domain.orders import OrderIntent, OrderRejected, OrderUpdated
+from trading_runtime.domain.portfolio import AccountSnapshot, Position
 from trading_runtime.engine.ports import (
     BarHandler,
     Broker,
@@ -170,6 +171,7 @@ class LiveEngine:
         self._market_data: Stream | None = None
         self._trade_updates: Stream | None = None
         self._last_bar: dt.datetime | None = None
+        self._started_at: dt.datetime | None = None
         self._starting_equity = Decimal(0)
         self._expected = frozenset(config.subscribed)
 
@@ -230,7 +232,9 @@ class LiveEngine:
         if not await self.check_for_new_model():
             raise EngineStartError("no champion model could be loaded from the registry")
         try:
-            account = await self._in_thread(self._broker.get_account)
+            clock = await self._in_thread(self._broker.get_clock)
+            self._started_at = clock.timestamp
+            account = await self._in_thread(self._broker.get_account, self._started_at)
             positions = await self._in_thread(self._broker.get_positions)
             open_orders = await self._in_thread(self._broker.list_open_orders)
         except Exception as error:
@@ -240,8 +244,7 @@ class LiveEngine:
         self._starting_equity = account.equity
         for order in open_orders:
             self.book.adopt_open_order(order)
-        self._ledger.account(account)
-        self._ledger.positions(positions, "broker", account.timestamp)
+        self._record_snapshot(account, positions, self._started_at)
         # Trade updates first, so no fill of an order we submit can be missed.
         self._trade_updates = self._trade_updates_factory(self._on_trade_update)
         await self._trade_updates.start()
@@ -364,7 +367,7 @@ class LiveEngine:
             await asyncio.gather(*(self._submit(intent, minute) for intent in intents))
         self.stats.minute_latency_ms.append((time.perf_counter() - started) * 1000.0)
         if self.stats.minutes_processed % self.config.reconcile_every_minutes == 0:
-            await self._reconcile(minute)
+            await self._reconcile()
         await self._pacer.minute_done(minute)
 
     def _decide(self, minute: dt.datetime, rows: Any) -> list[Decision]:
@@ -432,31 +435,52 @@ class LiveEngine:
             await asyncio.sleep(self.config.model_poll_interval_s)
             await self.check_for_new_model()
 
-    async def _reconcile(self, when: dt.datetime) -> None:
-        """Adopt the broker's view when nothing is in flight (else the two legitimately differ)."""
+    async def _reconcile(self, *, final: bool = False) -> None:
+        """Adopt and record the broker's positions and cash.
+
+        Mid-session only when no order is in flight (until its fill arrives the book and the
+        broker legitimately differ); at the end always, after the working orders settled.
+        """
         assert self.book is not None
-        if self.book.working:
+        if self.book.working and not final:
             return
+        when = self._now()
         try:
-            account = await self._in_thread(self._broker.get_account)
+            account = await self._in_thread(self._broker.get_account, when)
             positions = await self._in_thread(self._broker.get_positions)
         except Exception as error:
-            logger.warning("reconciliation skipped: %s", error)
+            if not final:
+                logger.warning("reconciliation skipped: %s", error)
+                return
+            logger.error("final reconciliation failed: %s", error)
+            self._event("final_reconciliation_failed", {"error": str(error)})
+            self._ledger.positions(self._with_flat(self.book.positions), "ledger", when)
             return
-        if self.book.working:
+        if self.book.working and not final:
             return  # an order started while we were asking
-        differences = self.book.sync_positions(positions)
+        if not self.book.working:
+            differences = self.book.sync_positions(positions)
+            if differences:
+                self.stats.reconciliation_mismatches += len(differences)
+                detail = {
+                    s: {"book": str(mine), "broker": str(theirs)}
+                    for s, (mine, theirs) in differences.items()
+                }
+                logger.warning("positions differed from the broker: %s", detail)
+                self._event("position_mismatch", detail)
         self.book.sync_account(account)
-        if differences:
-            self.stats.reconciliation_mismatches += len(differences)
-            detail = {
-                s: {"book": str(mine), "broker": str(theirs)}
-                for s, (mine, theirs) in differences.items()
-            }
-            logger.warning("positions differed from the broker: %s", detail)
-            self._event("position_mismatch", detail)
-        self._ledger.account(account)
-        self._ledger.positions(positions, "broker", when)
+        self._record_snapshot(account, positions, when)
+
+    def _record_snapshot(
+        self, account: AccountSnapshot, positions: dict[str, Position], when: dt.datetime
+    ) -> None:
+        self._ledger.account(replace(account, timestamp=when))
+        self._ledger.positions(self._with_flat(positions), "broker", when)
+
+    def _with_flat(self, positions: dict[str, Position]) -> dict[str, Position]:
+        """Every traded symbol, flat ones at zero, so a snapshot also says what is not held."""
+        flat = {s: Position(s, Decimal(0), Decimal(0)) for s in self.config.symbols}
+        return {**flat, **positions}
 
     # --- shutdown -------------------------------------------------------------------------
     async def _shutdown(self, status: str, reason: str) -> None:
@@ -473,7 +497,7 @@ class LiveEngine:
                     logger.error("could not cancel working orders at shutdown: %s", error)
                     self._event("cancel_on_stop_failed", {"error": str(error)})
             await self._wait_for_working_orders(self.config.final_updates_timeout_s)
-            await self._final_snapshot()
+            await self._reconcile(final=True)
         if self._trade_updates is not None:
             await self._stop_stream(self._trade_updates, "trade updates")
         self._event("session_stopped", {"status": status, "reason": reason, **self.stats.as_dict()})
@@ -486,28 +510,6 @@ class LiveEngine:
                 await asyncio.wait_for(self._orders_settled.wait(), timeout_s)
         if self.book.working:
             self._event("orders_still_working", {"client_order_ids": sorted(self.book.working)})
-
-    async def _final_snapshot(self) -> None:
-        assert self.book is not None
-        now = self._last_bar or self.session.open
-        try:
-            account = await self._in_thread(self._broker.get_account)
-            positions = await self._in_thread(self._broker.get_positions)
-        except Exception as error:
-            logger.error("final reconciliation failed: %s", error)
-            self._event("final_reconciliation_failed", {"error": str(error)})
-            self._ledger.positions(self.book.positions, "ledger", now)
-            return
-        differences = self.book.sync_positions(positions) if not self.book.working else {}
-        if differences:
-            self.stats.reconciliation_mismatches += len(differences)
-            self._event(
-                "position_mismatch",
-                {s: {"book": str(a), "broker": str(b)} for s, (a, b) in differences.items()},
-            )
-        self.book.sync_account(account)
-        self._ledger.account(account)
-        self._ledger.positions(positions, "broker", account.timestamp)
 
     async def _stop_stream(self, stream: Stream, name: str) -> None:
         try:
@@ -529,8 +531,14 @@ class LiveEngine:
             last_bar=self._last_bar,
         )
 
+    def _now(self) -> dt.datetime:
+        """Event time: the end of the last processed bar, else the broker's time at start."""
+        if self._last_bar is not None:
+            return self._last_bar + dt.timedelta(minutes=1)
+        return self._started_at or dt.datetime.now(dt.UTC)
+
     def _event(self, kind: str, detail: dict[str, Any]) -> None:
-        self._ledger.engine_event(kind, detail, self._last_bar or dt.datetime.now(dt.UTC))
+        self._ledger.engine_event(kind, detail, self._now())
 
     def _spawn(self, coroutine: Any, name: str) -> None:
         task = asyncio.create_task(coroutine, name=name)

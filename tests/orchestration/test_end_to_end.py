@@ -1,0 +1,151 @@
+"""The whole cycle through Dagster on a small synthetic market: bars and features for a range
+of sessions, a candidate trained and evaluated, the promote_model sensor's request applied,
+a live session replayed against the emulator, and the day's report, with Postgres storage
+for both Dagster and the platform."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import dagster as dg
+import pytest
+from sqlalchemy import create_engine, text
+
+from orchestration.definitions import build_definitions
+from orchestration.partitions import partition_key
+from orchestration.promotion import promote_model
+from orchestration.resources import DatabaseResource
+from trading_runtime.config import load_settings
+from trading_runtime.features.spec import FEATURE_SPEC
+from trading_runtime.marketdata import calendar
+from trading_runtime.marketdata.storage import ParquetLake
+
+REPLAY_DAY = dt.date(2026, 11, 27)  # an early close: the live session is short
+WINDOW = 25
+
+
+@pytest.mark.slow
+def test_assets_promotion_and_a_live_session_end_to_end(
+    platform_env, dagster_instance: dg.DagsterInstance, database_url: str
+) -> None:
+    settings = load_settings()
+    defs = build_definitions(settings)
+    days = calendar.previous_sessions(REPLAY_DAY, WINDOW)
+
+    ingest = defs.resolve_job_def("ingest").execute_in_process(
+        instance=dagster_instance,
+        tags={
+            "dagster/asset_partition_range_start": partition_key(days[0]),
+            "dagster/asset_partition_range_end": partition_key(days[-1]),
+        },
+    )
+    assert ingest.success
+    checks = {c.check_name: c.passed for c in ingest.get_asset_check_evaluations()}
+    assert checks == {"bar_quality": True, "feature_parity": True, "no_lookahead": True}
+    lake = ParquetLake(settings.data_root)
+    assert lake.bar_days() == days
+    assert all(lake.has_features(day, FEATURE_SPEC.hash) for day in days)
+
+    train = defs.resolve_job_def("train_and_evaluate").execute_in_process(
+        instance=dagster_instance,
+        run_config={
+            "ops": {
+                "model_candidate": {
+                    "config": {
+                        "window_days": WINDOW,
+                        "validation_days": 5,
+                        "test_days": 5,
+                        "n_estimators": 120,
+                    }
+                }
+            }
+        },
+    )
+    assert train.success
+    assert all(c.passed for c in train.get_asset_check_evaluations())
+
+    with dg.build_sensor_context(
+        instance=dagster_instance, resources={"database": DatabaseResource()}
+    ) as context:
+        sensor_result = promote_model(context)
+    assert isinstance(sensor_result, dg.SensorResult)
+    [request] = sensor_result.run_requests
+    candidate_id = int(request.tags["model_version_id"])
+    assert request.run_key == f"model-{candidate_id}"
+    promotion = defs.resolve_job_def("promote_model_job").execute_in_process(
+        instance=dagster_instance, run_config=request.run_config, tags=dict(request.tags)
+    )
+    assert promotion.success
+    assert promotion.output_for_node("apply_promotion_gates")["action"] == "promote"
+
+    live = defs.resolve_job_def("live_trading").execute_in_process(
+        instance=dagster_instance,
+        run_config={
+            "ops": {
+                "trade_session": {
+                    "config": {"session_date": str(REPLAY_DAY), "buy_probability_threshold": 0.55}
+                }
+            }
+        },
+    )
+    assert live.success
+    outcome = live.output_for_node("trade_session")
+    assert dagster_instance.get_run_by_id(live.run_id).tags["platform/trading-day"] == str(
+        REPLAY_DAY
+    )
+
+    report = defs.resolve_job_def("live_session_report_job").execute_in_process(
+        instance=dagster_instance, partition_key=partition_key(REPLAY_DAY)
+    )
+    assert report.success
+    [materialization] = report.get_asset_materialization_events()
+    report_metadata = materialization.materialization.metadata
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            session = connection.execute(
+                text("select status, ending_equity from trading_sessions where id = :id"),
+                {"id": outcome["session_id"]},
+            ).one()
+            champion = connection.execute(
+                text("select id from model_versions where status = 'champion'")
+            ).scalar_one()
+            audit = connection.execute(
+                text(
+                    "select actor, dagster_run_id from model_promotions where model_version_id = :id"
+                ),
+                {"id": candidate_id},
+            ).one()
+            fills = connection.execute(
+                text(
+                    "select symbol, sum(case when side = 'buy' then qty else -qty end) "
+                    "from fills where session_id = :id group by symbol"
+                ),
+                {"id": outcome["session_id"]},
+            ).all()
+            broker = connection.execute(
+                text(
+                    "select symbol, qty from position_snapshots where session_id = :id and source = 'broker' "
+                    "and taken_at = (select max(taken_at) from position_snapshots "
+                    "where session_id = :id and source = 'broker')"
+                ),
+                {"id": outcome["session_id"]},
+            ).all()
+            orders = connection.execute(
+                text("select count(*), count(model_version_id) from orders where session_id = :id"),
+                {"id": outcome["session_id"]},
+            ).one()
+    finally:
+        engine.dispose()
+
+    assert session.status == "completed"
+    assert champion == candidate_id
+    assert audit.actor == "sensor:promote_model" and audit.dagster_run_id == promotion.run_id
+    assert orders[0] > 0 and orders[0] == orders[1], "every order carries its model version"
+    from_fills = {symbol: qty for symbol, qty in fills if qty != 0}
+    from_broker = {symbol: qty for symbol, qty in broker if qty != 0}
+    assert from_fills == from_broker
+    assert report_metadata["orders"].value == orders[0]
+    assert Decimal(str(session.ending_equity)) > 0
