@@ -44,6 +44,7 @@ class LiveTradingConfig(dg.Config):
     daily_loss_limit_fraction: float | None = None
     flatten_at_close: bool | None = None
     cancel_open_orders_on_stop: bool | None = None
+    replay_speed: float | None = None  # sim: session minutes per second; 0 = lockstep
     minute_grace_s: float = 2.0
 
     def overrides(self) -> dict[str, Any]:
@@ -57,6 +58,7 @@ class LiveTradingConfig(dg.Config):
             "DAILY_LOSS_LIMIT_FRACTION": self.daily_loss_limit_fraction,
             "FLATTEN_AT_CLOSE": self.flatten_at_close,
             "CANCEL_OPEN_ORDERS_ON_STOP": self.cancel_open_orders_on_stop,
+            "SIM_REPLAY_SPEED": self.replay_speed,
         }
         return {key: value for key, value in values.items() if value is not None}
 

@@ -115,6 +115,12 @@ class Settings(BaseSettings):
 
     # --- sim -------------------------------------------------------------------------------
     sim_starting_cash: Decimal = Field(default=Decimal("100000"), gt=0, alias="SIM_STARTING_CASH")
+    sim_replay_speed: float = Field(
+        default=0.0,
+        ge=0.0,
+        alias="SIM_REPLAY_SPEED",
+        description="session minutes per second; 0 replays in lockstep, as fast as the engine",
+    )
 
     @field_validator("symbols", mode="before")
     @classmethod

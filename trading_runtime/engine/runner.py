@@ -239,7 +239,7 @@ def _broker_connection(
         yield AlpacaEndpoints.from_settings(settings), NoPacing
         return
 
-    from trading_runtime.sim.config import EmulatorConfig
+    from trading_runtime.sim.config import EmulatorConfig, Pacing
     from trading_runtime.sim.control import EmulatorControl
     from trading_runtime.sim.server import EmulatorServer
 
@@ -251,6 +251,8 @@ def _broker_connection(
         bar_source=source,
         seed=settings.synthetic_seed,
         ack_timeout_s=request.ack_timeout_s,
+        pacing=Pacing.SPEED if settings.sim_replay_speed > 0 else Pacing.LOCKSTEP,
+        speed=settings.sim_replay_speed or 60.0,
     )
     with EmulatorServer(emulator) as server:
         logger.info(
