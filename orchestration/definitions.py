@@ -18,12 +18,7 @@ from trading_runtime.config import Settings, load_settings
 
 def market_data_for(settings: Settings) -> MarketDataResource:
     if settings.market_data_source == "alpaca":
-        return AlpacaMarketData(
-            api_key=dg.EnvVar("ALPACA_API_KEY"),
-            secret_key=dg.EnvVar("ALPACA_SECRET_KEY"),
-            data_url=settings.alpaca_data_url,
-            feed=settings.alpaca_data_feed,
-        )
+        return AlpacaMarketData()
     return SyntheticMarketData(
         seed=settings.synthetic_seed, reference_symbol=settings.reference_symbol
     )

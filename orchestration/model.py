@@ -2,6 +2,8 @@
 (out-of-sample metrics and a cost-aware backtest, candidate and champion on the same days)."""
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 
@@ -134,12 +136,12 @@ def model_evaluation(
         "candidate": candidate.summary(),
         "champion": champion_summary,
         "champion_id": champion.id if champion is not None else None,
-        "sanity": sanity,
+        "sanity": {"passed": sanity.passed, "problems": sanity.problems},
     }
     registry.record_evaluation(version_id, evaluation)
     classification = candidate.classification
     backtest = candidate.backtest.metrics
-    metadata: dict[str, object] = {
+    metadata: dict[str, Any] = {
         "model_version_id": version_id,
         "test_days": f"{test_days[0]}..{test_days[-1]}",
         "logloss": classification["logloss"],
@@ -164,8 +166,8 @@ def model_evaluation(
         check_results=[
             dg.AssetCheckResult(
                 check_name="evaluation_sanity",
-                passed=sanity["passed"],
-                metadata={"problems": dg.MetadataValue.json(sanity["problems"])},
+                passed=sanity.passed,
+                metadata={"problems": dg.MetadataValue.json(sanity.problems)},
             )
         ],
     )
@@ -175,16 +177,23 @@ def _latest_candidate_id(context: dg.AssetExecutionContext) -> int:
     event = context.instance.get_latest_materialization_event(dg.AssetKey("model_candidate"))
     if event is None or event.asset_materialization is None:
         raise dg.Failure("model_candidate has never been materialized")
-    value = event.asset_materialization.metadata["model_version_id"]
-    return int(value.value)  # type: ignore[arg-type]
+    value = event.asset_materialization.metadata["model_version_id"].value
+    if not isinstance(value, int):
+        raise dg.Failure(f"model_candidate recorded a non-integer model_version_id: {value!r}")
+    return value
 
 
-def _sanity(summary: dict[str, object], curve_length: int) -> dict[str, object]:
+@dataclass(frozen=True)
+class Sanity:
+    passed: bool
+    problems: list[str]
+
+
+def _sanity(summary: dict[str, Any], curve_length: int) -> Sanity:
     """Evaluation results that cannot be right stop a promotion."""
     problems = []
     classification = summary["classification"]
     backtest = summary["backtest"]
-    assert isinstance(classification, dict) and isinstance(backtest, dict)
     for key in ("logloss", "baseline_logloss", "accuracy"):
         if classification.get(key) is None:
             problems.append(f"{key} is not a number")
@@ -195,4 +204,4 @@ def _sanity(summary: dict[str, object], curve_length: int) -> dict[str, object]:
         problems.append("accuracy outside [0, 1]")
     if backtest.get("final_equity") is None or curve_length == 0:
         problems.append("backtest produced no equity curve")
-    return {"passed": not problems, "problems": problems}
+    return Sanity(passed=not problems, problems=problems)

@@ -54,27 +54,14 @@ class SyntheticMarketData(MarketDataResource):
 
 
 class AlpacaMarketData(MarketDataResource):
-    api_key: str
-    secret_key: str
-    data_url: str | None = None
-    feed: str = "iex"
+    """Alpaca's historical bars; keys, data URL and feed come from the environment only."""
 
     def bar_source(self) -> BarSource:
         from trading_runtime.adapters.alpaca.config import AlpacaEndpoints
         from trading_runtime.adapters.alpaca.history import AlpacaHistory
 
-        endpoints = AlpacaEndpoints(
-            api_key=self.api_key,
-            secret_key=self.secret_key,
-            paper=True,
-            trading_url=None,
-            data_url=self.data_url,
-            data_stream_url=None,
-            trading_stream_url=None,
-            feed=self.feed,
-        )
-        history = AlpacaHistory(endpoints)
-        return HistoryBarSource(history.bars, f"alpaca({self.feed})")
+        endpoints = AlpacaEndpoints.from_settings(_settings())
+        return HistoryBarSource(AlpacaHistory(endpoints).bars, f"alpaca({endpoints.feed})")
 
 
 class DatabaseResource(dg.ConfigurableResource):

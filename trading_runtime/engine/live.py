@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -115,9 +115,12 @@ class EngineStats:
         return data
 
 
+SessionStatus = Literal["completed", "interrupted", "failed"]
+
+
 @dataclass(frozen=True)
 class EngineReport:
-    status: str  # completed | interrupted | failed
+    status: SessionStatus
     reason: str
     stats: dict[str, Any]
     model_version_id: int | None
@@ -184,7 +187,8 @@ class LiveEngine:
         self._queue.put_nowait(_STOP)
 
     async def run(self) -> EngineReport:
-        status, reason = "completed", "session closed"
+        status: SessionStatus = "completed"
+        reason = "session closed"
         try:
             await self._start()
             reason = await self._process_minutes()
@@ -518,7 +522,7 @@ class LiveEngine:
             logger.warning("%s stream did not stop cleanly: %s", name, error)
 
     # --- helpers --------------------------------------------------------------------------
-    def _report(self, status: str, reason: str) -> EngineReport:
+    def _report(self, status: SessionStatus, reason: str) -> EngineReport:
         book = self.book
         return EngineReport(
             status=status,

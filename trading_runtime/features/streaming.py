@@ -148,7 +148,7 @@ class StreamingFeatures:
             timestamps.append(bar.timestamp)
             closes.append(bar.close)
         values = np.vstack(rows) if rows else np.empty((0, len(self._names)))
-        complete = ~np.isnan(values).any(axis=1) if rows else np.zeros(0, dtype=bool)
+        complete = np.asarray(~np.isnan(values).any(axis=1), dtype=bool)
         return FeatureRows(
             symbols, timestamps, np.asarray(closes, dtype=float), values, complete, rejected
         )

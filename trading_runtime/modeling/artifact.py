@@ -89,22 +89,31 @@ class TradingModel:
         ).reshape(len(matrix), 3)
 
     def feature_importance(self) -> dict[str, float]:
+        """Total gain per feature (0 for features the trees never split on)."""
         scores = self.booster.get_score(importance_type="gain")
-        return {name: float(scores.get(name, 0.0)) for name in self.metadata.feature_names}
+        importance = {}
+        for name in self.metadata.feature_names:
+            score = scores.get(name, 0.0)
+            importance[name] = float(sum(score) if isinstance(score, list) else score)
+        return importance
 
 
 def _metadata(booster: xgb.Booster) -> ModelMetadata:
     attributes = booster.attributes()
-    try:
-        return ModelMetadata(
-            feature_names=tuple(booster.feature_names or ()),
-            feature_spec_hash=attributes["feature_spec_hash"],
-            horizon_minutes=int(attributes["horizon_minutes"]),
-            flat_band_bps=float(attributes["flat_band_bps"]),
-            best_iteration=int(attributes["best_iteration_used"]),
-        )
-    except KeyError as missing:
-        raise ModelIncompatibleError(f"model artifact lacks attribute {missing}") from None
+
+    def attribute(name: str) -> str:
+        value = attributes.get(name)
+        if value is None:
+            raise ModelIncompatibleError(f"model artifact lacks attribute {name!r}")
+        return value
+
+    return ModelMetadata(
+        feature_names=tuple(booster.feature_names or ()),
+        feature_spec_hash=attribute("feature_spec_hash"),
+        horizon_minutes=int(attribute("horizon_minutes")),
+        flat_band_bps=float(attribute("flat_band_bps")),
+        best_iteration=int(attribute("best_iteration_used")),
+    )
 
 
 def artifact_sha256(data: bytes) -> str:
