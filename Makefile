@@ -23,7 +23,7 @@ demo: install
 dev: install
 	$(BIN)/python -m orchestration.cli dev
 
-test: install
+test: install lint
 	$(BIN)/python -m pytest -q
 
 test-online: install
