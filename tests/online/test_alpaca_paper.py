@@ -33,7 +33,7 @@ def test_history_returns_a_session_in_the_lake_schema(endpoints) -> None:
     from trading_runtime.marketdata.quality import quality_report
     from trading_runtime.marketdata.storage import BAR_SCHEMA
 
-    day = calendar.previous_sessions(dt.date.today(), 2)[0]
+    day = calendar.previous_sessions(dt.datetime.now(dt.UTC).date(), 2)[0]
     session = calendar.session(day)
     bars = AlpacaHistory(endpoints).bars(["SPY", "AAPL"], session.open, session.close)
     assert list(bars.columns) == list(BAR_SCHEMA.names)

@@ -1,0 +1,51 @@
+"""``python -m benchmarks``: run every benchmark and print (and save) the results.
+
+1. ``decision_path``: the live streaming decision path per bar (feature update, batched
+   inference, strategy and risk) at 100 symbols per minute, against a naive baseline that,
+   for every bar, rebuilds a pandas window of the session, calls the batch feature code and
+   a DMatrix prediction.
+2. ``backtest``: replay throughput in bars per second, end to end, against the live engine
+   replaying the same session through the emulator in lockstep (same model, same rules).
+3. ``memory``: live-loop state (streaming features and book) over a whole session of 100
+   symbols: growth from the first hour to the close, and size against keeping the session's
+   bars in a DataFrame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from pathlib import Path
+
+from benchmarks import backtest, decision_path, memory
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("--only", choices=["decision_path", "backtest", "memory"], default=None)
+    parser.add_argument("--output", default=".data/bench/results.json")
+    args = parser.parse_args(argv)
+    suites = {"decision_path": decision_path.run, "backtest": backtest.run, "memory": memory.run}
+    results = {}
+    for name, run in suites.items():
+        if args.only and name != args.only:
+            continue
+        print(f"==> {name}", flush=True)
+        results[name] = run()
+        for line in results[name]["report"]:
+            print(f"    {line}", flush=True)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(
+        json.dumps(
+            {"python": sys.version.split()[0], "machine": platform.machine(), **results}, indent=2
+        )
+    )
+    print(f"results written to {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
