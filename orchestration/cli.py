@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.universe import DEMO_SYMBOLS
 
 logger = logging.getLogger("demo")
+QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 def _step(title: str) -> Callable[[Callable[[], Any]], Any]:
@@ -62,6 +64,7 @@ def demo(window_days: int, symbols: list[str] | None) -> int:
     def ingest() -> dg.ExecuteInProcessResult:
         return defs.resolve_job_def("ingest").execute_in_process(
             instance=instance,
+            run_config=QUIET,
             tags={
                 "dagster/asset_partition_range_start": partition_key(days[0]),
                 "dagster/asset_partition_range_end": partition_key(days[-1]),
@@ -74,11 +77,12 @@ def demo(window_days: int, symbols: list[str] | None) -> int:
         return defs.resolve_job_def("train_and_evaluate").execute_in_process(
             instance=instance,
             run_config={
+                **QUIET,
                 "ops": {
                     "model_candidate": {
                         "config": {"window_days": window_days, "end_date": str(days[-1])}
                     }
-                }
+                },
             },
         )
 
@@ -94,7 +98,9 @@ def demo(window_days: int, symbols: list[str] | None) -> int:
         for request in requests or []:
             runs.append(
                 defs.resolve_job_def("promote_model_job").execute_in_process(
-                    instance=instance, run_config=request.run_config, tags=dict(request.tags)
+                    instance=instance,
+                    run_config={**QUIET, **request.run_config},
+                    tags=dict(request.tags),
                 )
             )
         return runs
@@ -105,7 +111,10 @@ def demo(window_days: int, symbols: list[str] | None) -> int:
     def trade() -> dg.ExecuteInProcessResult:
         return defs.resolve_job_def("live_trading").execute_in_process(
             instance=instance,
-            run_config={"ops": {"trade_session": {"config": {"session_date": str(replay_day)}}}},
+            run_config={
+                **QUIET,
+                "ops": {"trade_session": {"config": {"session_date": str(replay_day)}}},
+            },
         )
 
     live = _step(f"Dagster: live_trading, sim mode, replaying {replay_day} against the emulator")(
@@ -115,7 +124,7 @@ def demo(window_days: int, symbols: list[str] | None) -> int:
 
     def report() -> dg.ExecuteInProcessResult:
         return defs.resolve_job_def("live_session_report_job").execute_in_process(
-            instance=instance, partition_key=partition_key(replay_day)
+            instance=instance, run_config=QUIET, partition_key=partition_key(replay_day)
         )
 
     _require(_step("Dagster: live_session_report")(report))
@@ -131,7 +140,7 @@ def _require(result: Any) -> None:
 def _print_summary(
     settings: Any, days: list[dt.date], replay_day: dt.date, session: dict[str, Any]
 ) -> None:
-    from trading_runtime.reporting import daily_report_metrics
+    from trading_runtime.reporting import session_metrics
     from trading_runtime.store.db import create_engine_for, resolve_database_url
     from trading_runtime.store.ledger import LedgerRepository
     from trading_runtime.store.registry import ModelRegistry
@@ -142,7 +151,7 @@ def _print_summary(
         champion = registry.champion()
         ledger = LedgerRepository(database)
         summary = ledger.session_summary(session["session_id"])
-        metrics = daily_report_metrics(ledger.daily_report(replay_day))
+        metrics = session_metrics(ledger.daily_report(replay_day), session["session_id"])
         info = summary.session
     finally:
         database.dispose()
@@ -196,7 +205,7 @@ def _print_summary(
         (
             "",
             f"equity {starting} -> {info.ending_equity}; realized PnL "
-            f"{metrics['realized_pnl_flat_symbols']:+.2f}; slippage "
+            f"{metrics['realized_pnl']:+.2f}; slippage "
             f"{metrics['mean_slippage_bps']:.2f} bps; open positions: {open_symbols}",
         ),
     ]
@@ -231,6 +240,15 @@ def dev(port: int) -> int:
     return 0  # not reached
 
 
+def _quiet_library_warnings() -> None:
+    import dagster as dg
+
+    # Dagster flags beta parameters (backfill policies, sensor owners) on every load; they
+    # say nothing to a user running the demo.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.cli")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -248,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     dev_parser.add_argument("--port", type=int, default=3000)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _quiet_library_warnings()
     if args.command == "demo":
         symbols = (
             [s.strip().upper() for s in args.symbols.split(",") if s.strip()]

@@ -137,24 +137,21 @@ def live_session_report(
     context: dg.AssetExecutionContext, database: DatabaseResource
 ) -> dg.MaterializeResult:
     day = partition_day(context.partition_key)
-    report = database.ledger().daily_report(day)
-    metrics = daily_report_metrics(report)
-    rows = []
-    for s in report.sessions:
-        starting = s.starting_equity or (s.summary or {}).get("starting_equity")
-        rows.append(
-            f"| {s.id} | {s.mode.value} | {s.status} | {starting} | {s.ending_equity} "
-            f"| {s.dagster_run_id or ''} |"
-        )
-    sessions = "\n".join(rows)
+    metrics = daily_report_metrics(database.ledger().daily_report(day))
+    rows = [
+        f"| {m['session_id']} | {m['mode']} | {m['status']} | {m['starting_equity']} "
+        f"| {m['ending_equity']} | {m['equity_pnl']} | {m['orders']} | {m['fills']} "
+        f"| {m['mean_slippage_bps']:.2f} | {', '.join(m['open_symbols']) or '-'} |"
+        for m in metrics["per_session"]
+    ]
+    header = (
+        "| session | mode | status | starting equity | ending equity | PnL | orders | fills "
+        "| slippage (bps) | open |\n|---|---|---|---|---|---|---|---|---|---|\n"
+    )
     return dg.MaterializeResult(
         metadata={
-            **{k: v for k, v in metrics.items() if k != "open_symbols"},
-            "open_symbols": ", ".join(metrics["open_symbols"]) or "none",
-            "sessions_table": dg.MetadataValue.md(
-                "| session | mode | status | starting equity | ending equity | run |\n"
-                "|---|---|---|---|---|---|\n" + sessions
-            ),
+            **{k: v for k, v in metrics.items() if k != "per_session"},
+            "sessions_table": dg.MetadataValue.md(header + "\n".join(rows)),
         }
     )
 

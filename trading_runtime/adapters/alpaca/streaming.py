@@ -15,6 +15,18 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+class _NormalClosureFilter(logging.Filter):
+    """alpaca-py logs the close it was asked for (code 1000, "OK") as a websocket error;
+    that is the normal end of a stream, not a warning. Other errors pass through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "sent 1000 (OK); then received 1000 (OK)" not in record.getMessage()
+
+
+for _name in ("alpaca.data.live.websocket", "alpaca.trading.stream"):
+    logging.getLogger(_name).addFilter(_NormalClosureFilter())
+
+
 class StreamRunner:
     """Runs one alpaca-py stream (``StockDataStream`` or ``TradingStream``) as a named task."""
 
