@@ -8,8 +8,6 @@ Bars must already be clean (see ``marketdata.quality``).
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
@@ -188,7 +186,3 @@ def _symbol_features(
     out["minute_of_session"] = ((timestamps - start).total_seconds() / 60.0).to_numpy()
     out["minutes_to_close"] = ((session.close - timestamps).total_seconds() / 60.0).to_numpy()
     return pd.DataFrame(out)
-
-
-def session_dates(timestamps: pd.Series) -> list[dt.date]:
-    return sorted(set(pd.DatetimeIndex(timestamps).tz_convert(calendar.NEW_YORK).date))

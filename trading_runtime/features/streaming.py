@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -120,10 +120,6 @@ class StreamingFeatures:
         self._reference: _ReferenceState | None = None
         self._last_timestamp: dict[str, dt.datetime] = {}
 
-    @property
-    def tracked_symbols(self) -> int:
-        return len(self._symbols)
-
     def update(self, bars: Iterable[Bar]) -> FeatureRows:
         ordered = sorted(
             bars, key=lambda b: (b.timestamp, b.symbol != self.reference_symbol, b.symbol)
@@ -152,12 +148,6 @@ class StreamingFeatures:
         return FeatureRows(
             symbols, timestamps, np.asarray(closes, dtype=float), values, complete, rejected
         )
-
-    def forget(self, symbols: Sequence[str]) -> None:
-        """Drop the state of symbols leaving the universe."""
-        for symbol in symbols:
-            self._symbols.pop(symbol, None)
-            self._last_timestamp.pop(symbol, None)
 
     # --- internals --------------------------------------------------------------------------
     def _apply_reference(self, bar: Bar) -> None:

@@ -6,8 +6,6 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import pandas as pd
-
 from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.quality import BarQualityReport, quality_report, split_clean
 from trading_runtime.marketdata.sources import BarSource
@@ -36,7 +34,3 @@ def ingest_day(
         rejected.head(5).astype({"timestamp": str}).to_dict("records") if len(rejected) else []
     )
     return IngestResult(day, report, len(clean), str(path), examples)
-
-
-def load_bars(lake: ParquetLake, days: Sequence[dt.date]) -> pd.DataFrame:
-    return pd.concat([lake.read_bars(day) for day in days], ignore_index=True)

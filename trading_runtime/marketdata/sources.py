@@ -1,4 +1,4 @@
-"""Where bars come from: the synthetic market, Alpaca's history API, or the Parquet lake.
+"""Where bars come from: the synthetic market or Alpaca's history API.
 
 Every source answers the same question: all one-minute bars of one session for some
 symbols, as a DataFrame in the lake's column order, timestamps in UTC.
@@ -13,7 +13,7 @@ from typing import Protocol
 import pandas as pd
 
 from trading_runtime.marketdata import calendar
-from trading_runtime.marketdata.storage import BAR_SCHEMA, ParquetLake
+from trading_runtime.marketdata.storage import BAR_SCHEMA
 from trading_runtime.marketdata.synthetic import SyntheticMarket
 
 
@@ -47,13 +47,3 @@ class HistoryBarSource:
         if frame.empty:
             return pd.DataFrame({name: pd.Series(dtype=object) for name in BAR_SCHEMA.names})
         return frame[list(BAR_SCHEMA.names)]
-
-
-class LakeBarSource:
-    def __init__(self, lake: ParquetLake) -> None:
-        self.name = f"lake({lake.root})"
-        self._lake = lake
-
-    def day_bars(self, day: dt.date, symbols: Sequence[str]) -> pd.DataFrame:
-        bars = self._lake.read_bars(day)
-        return bars[bars["symbol"].isin(set(symbols))].reset_index(drop=True)

@@ -8,7 +8,6 @@ whose future bar is missing) get no label. Classes: ``UP`` when ``fwd_ret > +ban
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from dataclasses import asdict, dataclass
@@ -60,10 +59,3 @@ def label_bars(bars: pd.DataFrame, spec: LabelSpec = LABEL_SPEC) -> pd.DataFrame
     returns = forward_returns(bars, spec.horizon_minutes)
     returns["label"] = classify(returns["fwd_ret"], spec)
     return returns
-
-
-def last_labellable_timestamp(
-    session_close: dt.datetime, spec: LabelSpec = LABEL_SPEC
-) -> dt.datetime:
-    """Bars after this one cannot be labelled (their horizon ends after the close)."""
-    return session_close - dt.timedelta(minutes=spec.horizon_minutes + 1)

@@ -14,7 +14,7 @@ A candidate is promoted when every gate passes:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -91,11 +91,3 @@ def decide_promotion(
                 "champion was not evaluated on the candidate's test days"
             )
     return PromotionDecision(all(g["passed"] for g in results.values()), results)
-
-
-def gates_from_dict(values: dict[str, Any] | None) -> PromotionGates:
-    return PromotionGates(**(values or {}))
-
-
-def gates_as_dict(gates: PromotionGates) -> dict[str, Any]:
-    return asdict(gates)

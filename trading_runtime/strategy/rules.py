@@ -84,21 +84,26 @@ def flatten_decisions(
     for symbol, position in sorted(state.positions.items()):
         if position.qty <= 0 or OrderSide.SELL in state.open_order_sides.get(symbol, frozenset()):
             continue
-        intent = OrderIntent(
-            client_order_id=make_client_order_id(session_key, symbol, timestamp, OrderSide.SELL),
-            symbol=symbol,
-            side=OrderSide.SELL,
-            qty=position.qty,
-            order_type=OrderType.MARKET,
-            time_in_force=TimeInForce.DAY,
-            limit_price=None,
-            created_at=timestamp,
-            reason="flatten before close",
-        )
-        decisions.append(
-            Decision(symbol, timestamp, Action.SELL, "flatten before close", None, intent)
-        )
+        intent = _market_sell(symbol, position.qty, timestamp, session_key, "flatten before close")
+        decisions.append(Decision(symbol, timestamp, Action.SELL, intent.reason, None, intent))
     return decisions
+
+
+def _market_sell(
+    symbol: str, qty: Decimal, timestamp: dt.datetime, session_key: str, reason: str
+) -> OrderIntent:
+    """Exits are market orders (DAY), so an exit is not left unfilled."""
+    return OrderIntent(
+        client_order_id=make_client_order_id(session_key, symbol, timestamp, OrderSide.SELL),
+        symbol=symbol,
+        side=OrderSide.SELL,
+        qty=qty,
+        order_type=OrderType.MARKET,
+        time_in_force=TimeInForce.DAY,
+        limit_price=None,
+        created_at=timestamp,
+        reason=reason,
+    )
 
 
 def _decide_one(
@@ -120,17 +125,8 @@ def _decide_one(
         and prediction.direction is Direction.DOWN
         and prediction.p_down >= config.sell_threshold
     ):
-        intent = OrderIntent(
-            client_order_id=make_client_order_id(session_key, symbol, timestamp, OrderSide.SELL),
-            symbol=symbol,
-            side=OrderSide.SELL,
-            qty=held,
-            order_type=OrderType.MARKET,
-            time_in_force=TimeInForce.DAY,
-            limit_price=None,
-            created_at=timestamp,
-            reason=f"down signal p_down={prediction.p_down:.3f}",
-        )
+        reason = f"down signal p_down={prediction.p_down:.3f}"
+        intent = _market_sell(symbol, held, timestamp, session_key, reason)
         return Decision(symbol, timestamp, Action.SELL, intent.reason, prediction, intent)
 
     if prediction.p_up < config.buy_threshold:
