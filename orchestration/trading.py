@@ -18,6 +18,7 @@ from orchestration.partitions import TRADING_DAYS, partition_day
 from orchestration.resources import DatabaseResource
 from trading_runtime.config import load_settings
 from trading_runtime.engine.runner import (
+    SessionFailed,
     SessionInterrupted,
     SessionRequest,
     resolve_trading_day,
@@ -88,11 +89,12 @@ def trade_session(context: dg.OpExecutionContext, config: LiveTradingConfig) -> 
     except SessionInterrupted as interrupted:
         context.log.warning(f"{interrupted}; the session was shut down cleanly")
         raise dg.DagsterExecutionInterruptedError() from interrupted
-    report = outcome.report
-    if report.status == "failed":
+    except SessionFailed as failed:
         raise dg.Failure(
-            f"live session failed: {report.reason}", metadata={"session_id": outcome.session_id}
-        )
+            str(failed),
+            metadata={"session_id": failed.outcome.session_id, **failed.outcome.summary},
+        ) from failed
+    report = outcome.report
     context.add_output_metadata(
         {
             "session_id": outcome.session_id,

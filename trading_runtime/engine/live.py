@@ -68,6 +68,10 @@ class EngineStartError(RuntimeError):
     """The session cannot start (no champion model, broker unreachable, ...)."""
 
 
+class MarketDataStalledError(RuntimeError):
+    """Bars stopped arriving before the session's last minute (``idle_timeout_s``)."""
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     trading_day: dt.date
@@ -163,6 +167,7 @@ class LiveEngine:
         self.book: Book | None = None
         self.model: TradingModel | None = None
         self.model_version_id: int | None = None
+        self.last_report: EngineReport | None = None
         self._order_models: dict[str, int | None] = {}
         self._queue: asyncio.Queue[Bar | _Stop] = asyncio.Queue()
         self._stop_reason: str | None = None
@@ -204,7 +209,8 @@ class LiveEngine:
         finally:
             await self._shutdown(status, reason)
             self._executor.shutdown(wait=False, cancel_futures=True)
-        return self._report(status, reason)
+            self.last_report = self._report(status, reason)
+        return self.last_report
 
     async def check_for_new_model(self) -> bool:
         """Load the registry's champion if it changed; True when a new model was swapped in."""
@@ -320,7 +326,10 @@ class LiveEngine:
                     if done:
                         return "session closed"
                     continue
-                return "market data stopped arriving"
+                raise MarketDataStalledError(
+                    f"no market data for {self.config.idle_timeout_s:.0f} s before the close "
+                    f"(last bar {self._last_bar})"
+                ) from None
             if isinstance(item, _Stop):
                 continue
             last_activity = loop.time()
@@ -361,7 +370,7 @@ class LiveEngine:
         for bar in bars:
             self.book.mark(bar.symbol, Decimal(str(bar.close)))
         decisions = self._decide(minute, rows)
-        self._last_bar = minute
+        self._last_bar = minute if self._last_bar is None else max(self._last_bar, minute)
         self.stats.minutes_processed += 1
         self.stats.decisions += len(decisions)
         if decisions:

@@ -11,7 +11,8 @@ calls it; an ``async def`` op could not clean up on termination). It
 3. runs :class:`~trading_runtime.engine.live.LiveEngine`; SIGINT/SIGTERM request a graceful
    stop (orders cancelled per config, ledger flushed, sockets closed), after which
    :class:`SessionInterrupted` is raised so the caller can report the interruption;
-4. closes the session in the ledger with its status and summary.
+4. closes the session in the ledger with its status and summary, also when the engine
+   failed (then :class:`SessionFailed` is raised, from the engine's error).
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ class SessionInterrupted(Exception):
 
     def __init__(self, outcome: SessionOutcome) -> None:
         super().__init__(f"live session {outcome.session_id} interrupted: {outcome.report.reason}")
+        self.outcome = outcome
+
+
+class SessionFailed(Exception):
+    """The session stopped on an error; it was shut down and closed as ``failed``."""
+
+    def __init__(self, outcome: SessionOutcome) -> None:
+        super().__init__(f"live session {outcome.session_id} failed: {outcome.report.reason}")
         self.outcome = outcome
 
 
@@ -174,13 +183,19 @@ async def _run(settings: Settings, request: SessionRequest) -> SessionOutcome:
             ledger = SessionLedger(writer, session_id)
             pacer = make_pacer()
             engine = _build_engine(settings, config, endpoints, registry, ledger, pacer)
+            failure: Exception | None = None
             with _stop_on_signals(engine) as signalled:
                 try:
-                    report = await engine.run()
+                    await engine.run()
+                except Exception as error:
+                    failure = error  # the session is still closed in the ledger, below
                 finally:
                     interrupted = signalled.is_set()
                     if isinstance(pacer, EmulatorPacer):
                         await pacer.close()
+            report = engine.last_report
+            if report is None:  # the engine never got to run its shutdown
+                raise failure or RuntimeError("the engine produced no report")
             ledger.end_session(
                 status=report.status,
                 ended_at=dt.datetime.now(dt.UTC),
@@ -199,6 +214,8 @@ async def _run(settings: Settings, request: SessionRequest) -> SessionOutcome:
             await writer.stop(timeout_s=10.0)
         database.dispose()
     outcome = SessionOutcome(session_id, key, mode, day, report, unwritten, summary)
+    if failure is not None:
+        raise SessionFailed(outcome) from failure
     if interrupted:
         raise SessionInterrupted(outcome)
     return outcome

@@ -22,7 +22,12 @@ from trading_runtime.adapters.alpaca.trade_updates import TradeUpdateStream
 from trading_runtime.adapters.alpaca.trading import AlpacaBroker
 from trading_runtime.core.minute import DecisionConfig
 from trading_runtime.domain import Action
-from trading_runtime.engine.live import EngineConfig, EngineReport, LiveEngine
+from trading_runtime.engine.live import (
+    EngineConfig,
+    EngineReport,
+    LiveEngine,
+    MarketDataStalledError,
+)
 from trading_runtime.engine.runner import EmulatorPacer, RegistryModelSource
 from trading_runtime.sim import EmulatorConfig, EmulatorServer, Pacing
 from trading_runtime.sim.config import FaultConfig
@@ -84,6 +89,7 @@ async def run_engine(
     buy_threshold: float = 0.5,
     cancel_open_orders_on_stop: bool = True,
     model_poll_interval_s: float = 30.0,
+    idle_timeout_s: float = 5.0,
 ) -> Session:
     ledger = LedgerRepository(database)
     registry = ModelRegistry(database)
@@ -106,7 +112,7 @@ async def run_engine(
             session_key=f"test-{spool.name}",
             decision=DecisionConfig(strategy=StrategyConfig(buy_threshold=buy_threshold)),
             minute_grace_s=0.5,
-            idle_timeout_s=5.0,
+            idle_timeout_s=idle_timeout_s,
             model_poll_interval_s=model_poll_interval_s,
             cancel_open_orders_on_stop=cancel_open_orders_on_stop,
             final_updates_timeout_s=5.0,
@@ -122,7 +128,10 @@ async def run_engine(
     )
     pacer.engine = engine
     try:
-        report = await engine.run()
+        try:
+            report = await engine.run()
+        except MarketDataStalledError:
+            report = engine.last_report
     finally:
         await pacer.inner.close()
         unwritten = await writer.stop(timeout_s=10.0)
@@ -232,3 +241,14 @@ def test_a_newly_promoted_model_is_picked_up_without_a_restart(
     ordered = [versions_by_minute[t] for t in sorted(versions_by_minute)]
     switch = ordered.index(second)
     assert set(ordered[:switch]) == {first} and set(ordered[switch:]) == {second}
+
+
+def test_market_data_that_stops_before_the_close_fails_the_session(
+    database: Engine, tmp_path: Path
+) -> None:
+    with emulator(minute_count=45) as server:
+        session = asyncio.run(run_engine(server, database, tmp_path / "spool", idle_timeout_s=1.0))
+    assert session.report.status == "failed"
+    assert "no market data" in session.report.reason
+    assert session.report.stats["minutes_processed"] == 45
+    assert session.ledger.engine_events(session.session_id, kind="session_stopped")

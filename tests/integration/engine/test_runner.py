@@ -16,7 +16,7 @@ from tests.support.eventually import eventually
 from tests.support.models import register_champion
 from trading_runtime.config import load_settings
 from trading_runtime.domain import TradingMode
-from trading_runtime.engine.runner import SessionRequest, run_session
+from trading_runtime.engine.runner import SessionFailed, SessionRequest, run_session
 from trading_runtime.store.registry import ModelRegistry
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -25,9 +25,8 @@ DAY = dt.date(2026, 11, 27)
 
 @pytest.fixture
 def environment(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str, engine: Engine
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str
 ) -> dict[str, str]:
-    register_champion(ModelRegistry(engine))
     values = {
         "DATABASE_URL": database_url,
         "DATA_ROOT": str(tmp_path / "lake"),
@@ -43,8 +42,13 @@ def environment(
     return values
 
 
+@pytest.fixture
+def champion(engine: Engine) -> int:
+    return register_champion(ModelRegistry(engine))
+
+
 def test_a_sim_session_runs_to_the_close_and_is_closed_in_the_ledger(
-    environment, engine: Engine
+    environment, champion, engine: Engine
 ) -> None:
     outcome = run_session(load_settings(), SessionRequest(mode=TradingMode.SIM, trading_day=DAY))
     assert outcome.report.status == "completed"
@@ -60,7 +64,7 @@ def test_a_sim_session_runs_to_the_close_and_is_closed_in_the_ledger(
 
 
 def test_sigint_stops_the_session_cleanly_and_marks_it_interrupted(
-    environment, engine: Engine, tmp_path: Path
+    environment, champion, engine: Engine, tmp_path: Path
 ) -> None:
     env = {
         **os.environ,
@@ -106,3 +110,12 @@ def test_sigint_stops_the_session_cleanly_and_marks_it_interrupted(
     assert not list((tmp_path / "spool").glob("*.jsonl")) or all(
         p.stat().st_size == 0 for p in (tmp_path / "spool").glob("*.jsonl")
     )
+
+
+def test_a_session_that_cannot_start_is_closed_as_failed(environment, engine: Engine) -> None:
+    with pytest.raises(SessionFailed, match="no champion model") as failed:
+        run_session(load_settings(), SessionRequest(mode=TradingMode.SIM, trading_day=DAY))
+    assert failed.value.outcome.report.status == "failed"
+    with engine.connect() as connection:
+        status = connection.execute(text("select status from trading_sessions")).scalar_one()
+    assert status == "failed"
