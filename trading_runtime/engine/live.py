@@ -40,7 +40,7 @@ from trading_runtime.core.book import Book
 from trading_runtime.core.minute import DecisionConfig, build_predictions, decide_minute
 from trading_runtime.domain.bars import Bar
 from trading_runtime.domain.decisions import Decision
-from trading_runtime.domain.enums import Action
+from trading_runtime.domain.enums import Action, OrderType, TimeInForce
 from trading_runtime.domain.errors import OrderRejectedError, TransientBrokerError
 from trading_runtime.domain.orders import OrderIntent, OrderRejected, OrderUpdated
 from trading_runtime.domain.portfolio import AccountSnapshot, Position
@@ -85,6 +85,7 @@ class EngineConfig:
     reconcile_every_minutes: int = 30
     cancel_open_orders_on_stop: bool = True
     final_updates_timeout_s: float = 5.0
+    order_settle_timeout_s: float = 1.0
     stream_stop_timeout_s: float = 10.0
     broker_threads: int = 8
 
@@ -172,6 +173,10 @@ class LiveEngine:
         self._queue: asyncio.Queue[Bar | _Stop] = asyncio.Queue()
         self._stop_reason: str | None = None
         self._orders_settled = asyncio.Event()
+        # IOC and market orders resolve as soon as they reach the market; until their updates
+        # arrive the book is stale, so the next minute waits for them (briefly).
+        self._immediate: set[str] = set()
+        self._immediate_settled = asyncio.Event()
         self._executor = ThreadPoolExecutor(
             max_workers=config.broker_threads, thread_name_prefix="broker"
         )
@@ -293,6 +298,10 @@ class LiveEngine:
             return
         if update.fill is not None:
             self.stats.fills += 1
+        if client_order_id not in self.book.working:
+            self._immediate.discard(client_order_id)
+            if not self._immediate:
+                self._immediate_settled.set()
         if not self.book.working:
             self._orders_settled.set()
         self._ledger.order_update(update, model_version_id)
@@ -363,6 +372,7 @@ class LiveEngine:
 
     async def _process_minute(self, minute: dt.datetime, bars: Sequence[Bar]) -> None:
         assert self.book is not None
+        await self._settle_immediate_orders()
         started = time.perf_counter()
         rows = self.features.update(bars)
         for bar, reason in rows.rejected:
@@ -382,6 +392,22 @@ class LiveEngine:
         if self.stats.minutes_processed % self.config.reconcile_every_minutes == 0:
             await self._reconcile()
         await self._pacer.minute_done(minute)
+
+    async def _settle_immediate_orders(self) -> None:
+        """Wait (at most ``order_settle_timeout_s``) for the outcome of IOC and market orders
+        sent in earlier minutes, so decisions see their fills."""
+        if not self._immediate:
+            return
+        self._immediate_settled.clear()
+        try:
+            await asyncio.wait_for(
+                self._immediate_settled.wait(), self.config.order_settle_timeout_s
+            )
+        except TimeoutError:
+            logger.warning(
+                "%d immediate orders still unresolved; deciding on the book as is",
+                len(self._immediate),
+            )
 
     def _decide(self, minute: dt.datetime, rows: Any) -> list[Decision]:
         assert self.book is not None
@@ -414,6 +440,8 @@ class LiveEngine:
         assert self.book is not None
         model_version_id = self.model_version_id
         self._order_models[intent.client_order_id] = model_version_id
+        if intent.time_in_force is TimeInForce.IOC or intent.order_type is OrderType.MARKET:
+            self._immediate.add(intent.client_order_id)
         self.book.on_submitted(intent, model_version_id)
         self._ledger.order_submitted(intent, None, model_version_id, minute)
         if intent.side.value == "buy":
@@ -424,14 +452,14 @@ class LiveEngine:
             snapshot = await self._in_thread(self._broker.submit_order, intent)
         except OrderRejectedError as error:
             self.stats.orders_rejected += 1
-            self.book.on_rejected(intent)
+            self._release(intent)
             rejection = OrderRejected(intent, error.code, error.message, minute)
             self._ledger.order_rejected(rejection, model_version_id)
             logger.warning("order %s rejected: %s", intent.client_order_id, error.message)
             return
         except TransientBrokerError as error:
             self.stats.orders_failed += 1
-            self.book.on_rejected(intent)
+            self._release(intent)
             rejection = OrderRejected(intent, None, f"not submitted: {error}", minute)
             self._ledger.order_rejected(rejection, model_version_id)
             self._event(
@@ -441,6 +469,14 @@ class LiveEngine:
             return
         self.stats.orders_submitted += 1
         self._ledger.order_submitted(intent, snapshot, model_version_id, minute)
+
+    def _release(self, intent: OrderIntent) -> None:
+        """A submission that placed nothing: free the book and stop waiting for it."""
+        assert self.book is not None
+        self.book.on_rejected(intent)
+        self._immediate.discard(intent.client_order_id)
+        if not self._immediate:
+            self._immediate_settled.set()
 
     # --- background -----------------------------------------------------------------------
     async def _watch_models(self) -> None:
