@@ -13,7 +13,7 @@ import dagster as dg
 
 from orchestration.resources import DatabaseResource
 from trading_runtime.domain.enums import ModelStatus
-from trading_runtime.modeling.promotion import PromotionDecision, PromotionGates, decide_promotion
+from trading_runtime.modeling.promotion import PromotionGates, decide_promotion
 
 SENSOR_ACTOR = "sensor:promote_model"
 
@@ -34,32 +34,6 @@ class PromotionRunConfig(dg.Config):
         )
 
 
-def evaluate_gates(
-    record: Any, champion_id: int | None, gates: PromotionGates
-) -> PromotionDecision:
-    """Gate decision for a candidate record with an evaluation (see ``model_evaluation``)."""
-    evaluation = record.evaluation or {}
-    champion_summary = (
-        evaluation.get("champion") if evaluation.get("champion_id") == champion_id else None
-    )
-    decision = decide_promotion(evaluation["candidate"], champion_summary, gates)
-    gate_results = dict(decision.gates)
-    sanity = evaluation.get("sanity", {"passed": False, "problems": ["no sanity check recorded"]})
-    gate_results["evaluation_sanity"] = {
-        "value": sanity.get("problems"),
-        "threshold": [],
-        "passed": bool(sanity.get("passed")),
-    }
-    if champion_id is not None and champion_summary is None:
-        gate_results["beats_champion"] = {
-            "value": None,
-            "threshold": champion_id,
-            "passed": False,
-            "note": "the current champion was not evaluated on the candidate's test days",
-        }
-    return PromotionDecision(all(g["passed"] for g in gate_results.values()), gate_results)
-
-
 @dg.op(description="Apply the promotion gates to one evaluated candidate: promote or reject it.")
 def apply_promotion_gates(
     context: dg.OpExecutionContext, config: PromotionRunConfig, database: DatabaseResource
@@ -73,7 +47,7 @@ def apply_promotion_gates(
         raise dg.Failure(
             f"model {record.id} has not been evaluated; materialize model_evaluation first"
         )
-    decision = evaluate_gates(record, registry.champion_id(), config.gates())
+    decision = decide_promotion(record.evaluation, registry.champion_id(), config.gates())
     if decision.promote:
         registry.promote(
             record.id,
@@ -117,7 +91,7 @@ def promote_model(
     candidate = registry.latest_evaluated_candidate()
     if candidate is None:
         return dg.SkipReason("no evaluated candidate waiting for a decision")
-    preview = evaluate_gates(candidate, registry.champion_id(), PromotionGates())
+    preview = decide_promotion(candidate.evaluation or {}, registry.champion_id())
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(

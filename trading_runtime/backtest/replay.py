@@ -26,7 +26,7 @@ import pandas as pd
 from trading_runtime.core.book import Book
 from trading_runtime.core.minute import DecisionConfig, build_predictions, decide_minute
 from trading_runtime.domain.bars import Bar
-from trading_runtime.domain.enums import Action, OrderSide, OrderStatus, TradeEventType
+from trading_runtime.domain.enums import Action, OrderSide, OrderStatus, TimeInForce, TradeEventType
 from trading_runtime.domain.orders import Fill, OrderIntent
 from trading_runtime.features.spec import FEATURE_SPEC, FeatureSpec
 from trading_runtime.marketdata import calendar
@@ -197,7 +197,7 @@ def _match_working(
             continue
         bar = minute_bars.get(order.intent.symbol)
         if bar is None:
-            if order.arrival == timestamp and order.intent.time_in_force.value == "ioc":
+            if order.arrival == timestamp and order.intent.time_in_force is TimeInForce.IOC:
                 _close_order(working.pop(client_order_id), OrderStatus.CANCELED, book, orders)
             continue
         result = match_order(

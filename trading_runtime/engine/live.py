@@ -40,7 +40,7 @@ from trading_runtime.core.book import Book
 from trading_runtime.core.minute import DecisionConfig, build_predictions, decide_minute
 from trading_runtime.domain.bars import Bar
 from trading_runtime.domain.decisions import Decision
-from trading_runtime.domain.enums import Action, OrderType, TimeInForce
+from trading_runtime.domain.enums import Action, OrderSide, OrderType, TimeInForce
 from trading_runtime.domain.errors import OrderRejectedError, TransientBrokerError
 from trading_runtime.domain.orders import OrderIntent, OrderRejected, OrderUpdated
 from trading_runtime.domain.portfolio import AccountSnapshot, Position
@@ -444,7 +444,7 @@ class LiveEngine:
             self._immediate.add(intent.client_order_id)
         self.book.on_submitted(intent, model_version_id)
         self._ledger.order_submitted(intent, None, model_version_id, minute)
-        if intent.side.value == "buy":
+        if intent.side is OrderSide.BUY:
             self.stats.buys += 1
         else:
             self.stats.sells += 1

@@ -332,17 +332,11 @@ def _stop_on_signals(engine: LiveEngine) -> Iterator[threading.Event]:
 
 
 def _session_config(settings: Settings, config: EngineConfig) -> dict[str, Any]:
-    decision = config.decision
+    """The rules the session trades by, as stored with it (never secrets)."""
+    from trading_runtime.store.codec import to_jsonable
+
     return {
-        "buy_probability_threshold": decision.strategy.buy_threshold,
-        "sell_probability_threshold": decision.strategy.sell_threshold,
-        "max_buys_per_symbol_per_day": decision.strategy.max_buys_per_symbol_per_day,
-        "max_position_fraction": str(decision.strategy.max_position_fraction),
-        "limit_offset_bps": str(decision.strategy.limit_offset_bps),
-        "no_entry_minutes_before_close": decision.strategy.no_entry_minutes_before_close,
-        "flatten_at_close": decision.strategy.flatten_at_close,
-        "daily_loss_limit_fraction": str(decision.risk.daily_loss_limit_fraction),
-        "legacy_day_trade_guard": decision.risk.legacy_day_trade_guard,
+        "decision": to_jsonable(config.decision),
         "cancel_open_orders_on_stop": config.cancel_open_orders_on_stop,
         "market_data_source": settings.market_data_source,
     }

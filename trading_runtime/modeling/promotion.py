@@ -8,12 +8,14 @@ A candidate is promoted when every gate passes:
 * ``backtest_return``: the cost-aware backtest on the test days returns at least
   ``min_backtest_return``;
 * ``drawdown``: the backtest's maximum drawdown is no worse than ``max_drawdown``;
-* ``beats_champion``: when a champion exists and was evaluated on the same days, the
+* ``evaluation_sanity``: the evaluation's own sanity check passed;
+* ``beats_champion``: when a champion exists, it was evaluated on the same days and the
   candidate's log loss is lower by at least ``min_logloss_improvement``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,17 +49,24 @@ def _gate(value: Any, threshold: Any, passed: bool) -> dict[str, Any]:
 
 
 def decide_promotion(
-    candidate: dict[str, Any],
-    champion: dict[str, Any] | None,
+    evaluation: Mapping[str, Any],
+    current_champion_id: int | None,
     gates: PromotionGates = PromotionGates(),
 ) -> PromotionDecision:
-    """``candidate``/``champion`` are ``Evaluation.summary()`` dicts on the same test days."""
+    """Gate decision for a candidate from its stored evaluation (``model_evaluation``:
+    ``candidate`` and ``champion`` summaries on the same days, ``champion_id``, ``sanity``).
+
+    The champion comparison counts only if the evaluated champion is still the champion;
+    a champion that exists but was not scored on the candidate's days fails the gate.
+    """
+    candidate = evaluation["candidate"]
     classification = candidate["classification"]
     backtest = candidate["backtest"]
     logloss = classification.get("logloss")
     baseline = classification.get("baseline_logloss")
     total_return = backtest.get("total_return")
     drawdown = backtest.get("max_drawdown")
+    sanity = evaluation.get("sanity") or {"passed": False, "problems": ["no sanity check recorded"]}
     results = {
         "test_rows": _gate(
             classification.get("rows", 0),
@@ -75,10 +84,16 @@ def decide_promotion(
         "drawdown": _gate(
             drawdown, gates.max_drawdown, drawdown is not None and drawdown >= gates.max_drawdown
         ),
+        "evaluation_sanity": _gate(sanity.get("problems"), [], bool(sanity.get("passed"))),
     }
-    if champion is not None:
-        same_days = champion.get("test_days") == candidate.get("test_days")
-        champion_logloss = champion["classification"].get("logloss")
+    if current_champion_id is not None:
+        champion = (
+            evaluation.get("champion")
+            if evaluation.get("champion_id") == current_champion_id
+            else None
+        )
+        same_days = champion is not None and champion.get("test_days") == candidate.get("test_days")
+        champion_logloss = champion["classification"].get("logloss") if champion else None
         beats = (
             same_days
             and logloss is not None
@@ -88,6 +103,6 @@ def decide_promotion(
         results["beats_champion"] = _gate(logloss, champion_logloss, beats)
         if not same_days:
             results["beats_champion"]["note"] = (
-                "champion was not evaluated on the candidate's test days"
+                "the current champion was not evaluated on the candidate's test days"
             )
     return PromotionDecision(all(g["passed"] for g in results.values()), results)

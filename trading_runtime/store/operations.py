@@ -15,7 +15,7 @@ repository method they call is idempotent, so applying an operation twice is har
     RecordEngineEvent       record_engine_event (``event_id`` fixed at creation)
     EndSession              end_session (``ended_at`` fixed at creation)
 
-``LedgerWrite`` is their union; ``LedgerSink`` is the protocol they call (the repository,
+``LedgerWrite`` is their union; ``LedgerRecorder`` is the protocol they call (the repository,
 or a fake in tests).
 """
 
@@ -42,7 +42,7 @@ from trading_runtime.store.codec import CodecError, decode, encode, to_jsonable
 FORMAT_VERSION = 1
 
 
-class LedgerSink(Protocol):
+class LedgerRecorder(Protocol):
     """The ledger methods the writer drives (implemented by ``LedgerRepository``)."""
 
     def record_decisions(self, session_id: int, decisions: Any) -> Any: ...
@@ -103,7 +103,7 @@ class RecordDecisions:
     def __post_init__(self) -> None:
         object.__setattr__(self, "decisions", tuple(self.decisions))
 
-    def apply(self, ledger: LedgerSink) -> None:
+    def apply(self, ledger: LedgerRecorder) -> None:
         ledger.record_decisions(self.session_id, self.decisions)
 
 
@@ -116,7 +116,7 @@ class RecordOrderSubmitted:
     model_version_id: int | None
     decision_bar_timestamp: dt.datetime | None
 
-    def apply(self, ledger: LedgerSink) -> None:
+    def apply(self, ledger: LedgerRecorder) -> None:
         ledger.record_order_submitted(
             self.session_id,
             self.intent,
@@ -133,7 +133,7 @@ class RecordOrderRejected:
     rejection: OrderRejected
     model_version_id: int | None
 
-    def apply(self, ledger: LedgerSink) -> None:
+    def apply(self, ledger: LedgerRecorder) -> None:
         ledger.record_order_rejected(self.session_id, self.rejection, self.model_version_id)
 
 
@@ -144,7 +144,7 @@ class RecordOrderUpdate:
     update: OrderUpdated
     model_version_id: int | None
 
-    def apply(self, ledger: LedgerSink) -> None:
+    def apply(self, ledger: LedgerRecorder) -> None:
         ledger.record_order_update(self.session_id, self.update, self.model_version_id)
 
 
@@ -162,7 +162,7 @@ class RecordPositions:
         if self.prices is not None:
             object.__setattr__(self, "prices", dict(self.prices))
 
-    def apply(self, ledger: LedgerSink) -> None:
+    def apply(self, ledger: LedgerRecorder) -> None:
         ledger.record_positions(
             self.session_id, self.positions, self.source, self.taken_at, self.prices
         )
@@ -174,7 +174,7 @@ class RecordAccount:
     session_id: int
     account: AccountSnapshot
 
-    def apply(self, ledger: LedgerSink) -> None:
+    def apply(self, ledger: LedgerRecorder) -> None:
         ledger.record_account(self.session_id, self.account)
 
 
@@ -192,7 +192,7 @@ class RecordEngineEvent:
     def __post_init__(self) -> None:
         object.__setattr__(self, "detail", to_jsonable(dict(self.detail)))
 
-    def apply(self, ledger: LedgerSink) -> None:
+    def apply(self, ledger: LedgerRecorder) -> None:
         ledger.record_engine_event(
             self.session_id, self.event_kind, self.detail, self.occurred_at, self.event_id
         )
@@ -211,7 +211,7 @@ class EndSession:
         if self.summary is not None:
             object.__setattr__(self, "summary", to_jsonable(dict(self.summary)))
 
-    def apply(self, ledger: LedgerSink) -> None:
+    def apply(self, ledger: LedgerRecorder) -> None:
         ledger.end_session(
             self.session_id, self.status, self.ending_equity, self.summary, self.ended_at
         )

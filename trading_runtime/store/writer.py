@@ -49,7 +49,7 @@ from trading_runtime.domain import (
 )
 from trading_runtime.store.operations import (
     EndSession,
-    LedgerSink,
+    LedgerRecorder,
     LedgerWrite,
     RecordAccount,
     RecordDecisions,
@@ -108,14 +108,14 @@ class WriterClosedError(RuntimeError):
 
 
 class LedgerWriter:
-    """Asynchronous, durable front of a :class:`LedgerSink` (see the module docstring).
+    """Asynchronous, durable front of a :class:`LedgerRecorder` (see the module docstring).
 
     ``submit`` must be called from the event loop's thread; everything else is awaited.
     """
 
     def __init__(
         self,
-        ledger: LedgerSink,
+        ledger: LedgerRecorder,
         spool_dir: Path,
         *,
         batch_size: int = 200,
@@ -154,7 +154,7 @@ class LedgerWriter:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, ledger: LedgerSink, **options: object
+        cls, settings: Settings, ledger: LedgerRecorder, **options: object
     ) -> LedgerWriter:
         return cls(ledger, settings.spool_dir, **options)  # type: ignore[arg-type]
 
