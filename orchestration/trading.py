@@ -106,7 +106,7 @@ def trade_session(context: dg.OpExecutionContext, config: LiveTradingConfig) -> 
             "session_id": outcome.session_id,
             "trading_day": str(outcome.trading_day),
             "mode": outcome.mode.value,
-            "status": report.status,
+            "status": report.status.value,
             "model_version_id": report.model_version_id,
             "starting_equity": float(report.starting_equity),
             "ending_equity": float(report.ending_equity),
