@@ -6,6 +6,7 @@ Map:
     models        SQLAlchemy ORM tables; migrations/ holds the Alembic history
     operations    every ledger write, declared once (frozen records), and their spool format
     writes        LedgerRepository.apply: the one write path, idempotent, one transaction each
+    order_writes  the order and fill writes it applies (state merge, events, fills)
     writer        LedgerWriter: non-blocking, spooling writer for the asyncio live loop;
                   SessionLedger, the engine's port onto it
     spool         the fsync'ed JSON-lines spool behind the writer
