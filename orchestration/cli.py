@@ -142,14 +142,14 @@ def _print_summary(
 ) -> None:
     from trading_runtime.reporting import session_metrics
     from trading_runtime.store.db import create_engine_for, resolve_database_url
-    from trading_runtime.store.ledger import LedgerRepository
+    from trading_runtime.store.reads import LedgerReader
     from trading_runtime.store.registry import ModelRegistry
 
     database = create_engine_for(resolve_database_url(settings).trading)
     try:
         registry = ModelRegistry(database)
         champion = registry.champion()
-        ledger = LedgerRepository(database)
+        ledger = LedgerReader(database)
         summary = ledger.session_summary(session["session_id"])
         metrics = session_metrics(ledger.daily_report(replay_day), session["session_id"])
         info = summary.session
@@ -193,7 +193,6 @@ def _print_summary(
                 f"max drawdown {b['max_drawdown']:.2%}; {int(b['orders'])} orders",
             ),
         ]
-    starting = info.summary.get("starting_equity") if info.summary else None
     open_symbols = ", ".join(metrics["open_symbols"]) or "none"
     rows += [
         (
@@ -204,7 +203,7 @@ def _print_summary(
         ),
         (
             "",
-            f"equity {starting} -> {info.ending_equity}; realized PnL "
+            f"equity {info.starting_equity} -> {info.ending_equity}; realized PnL "
             f"{metrics['realized_pnl']:+.2f}; slippage "
             f"{metrics['mean_slippage_bps']:.2f} bps; open positions: {open_symbols}",
         ),

@@ -13,6 +13,7 @@ import datetime as dt
 from typing import Any
 
 import dagster as dg
+from pydantic import ConfigDict
 
 from orchestration.partitions import TRADING_DAYS, partition_day
 from orchestration.resources import DatabaseResource
@@ -33,7 +34,12 @@ MAX_RUNTIME_S = 9 * 3600
 
 
 class LiveTradingConfig(dg.Config):
-    """Launchpad settings; anything left empty comes from the environment (see README)."""
+    """Launchpad settings; anything left empty comes from the environment (see README).
+
+    They become settings overrides, so, like the settings, errors never echo input values.
+    """
+
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     mode: str | None = None  # sim | paper | live (live also needs LIVE_TRADING_CONFIRMATION)
     session_date: str | None = None  # sim: the session to replay; default the last completed
@@ -100,7 +106,7 @@ def trade_session(context: dg.OpExecutionContext, config: LiveTradingConfig) -> 
             "session_id": outcome.session_id,
             "trading_day": str(outcome.trading_day),
             "mode": outcome.mode.value,
-            "status": report.status,
+            "status": report.status.value,
             "model_version_id": report.model_version_id,
             "starting_equity": float(report.starting_equity),
             "ending_equity": float(report.ending_equity),

@@ -11,6 +11,21 @@ class TradingMode(StrEnum):
     LIVE = "live"
 
 
+class SessionStatus(StrEnum):
+    """Lifecycle of a trading session in the ledger.
+
+    ``running`` while an engine holds the session's lease; ``completed`` when it traded to
+    the close (or its end of data); ``interrupted`` when it was stopped early (a signal, an
+    operator, or a lease that expired with the session still running); ``failed`` when an
+    error stopped it.
+    """
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
 class OrderSide(StrEnum):
     BUY = "buy"
     SELL = "sell"
