@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Annotated, Any, cast
 
 import dagster as dg
-from pydantic import Field, ValidationError, create_model, model_validator
+from pydantic import Field, ValidationError, create_model, field_validator, model_validator
 
 from trading_runtime.config import ConfigurationError, Settings
 from trading_runtime.domain.enums import TradingMode
@@ -139,6 +139,13 @@ class LiveTradingConfig(dg.Config):
 
     def requested_day(self) -> dt.date | None:
         return dt.date.fromisoformat(self.session_date) if self.session_date else None
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _upper_case(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [str(symbol).strip().upper() for symbol in value]
+        return value
 
     @model_validator(mode="after")
     def _session_can_run(self) -> LiveTradingConfig:
