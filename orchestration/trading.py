@@ -94,8 +94,6 @@ def live_trading_job(settings: Settings) -> dg.JobDefinition:
         name=LIVE_TRADING_JOB,
         config=launchpad_mapping(settings),
         executor_def=dg.in_process_executor,
-        # The Launchpad has no logger section (its config is the session's fields only).
-        logger_defs={"console": dg.colored_console_logger.configured({"log_level": "INFO"})},
         tags={LIVE_TRADING_TAG: "true", "dagster/max_runtime": str(MAX_RUNTIME_S)},
         description="The live trading loop for one session (sim by default; paper with keys; "
         "live with the explicit confirmation). Launch it from the Launchpad.",
