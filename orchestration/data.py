@@ -23,7 +23,16 @@ class IngestConfig(dg.Config):
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="market_data",
     kinds={"parquet"},
-    check_specs=[dg.AssetCheckSpec("bar_quality", asset="historical_bars", blocking=True)],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "bar_quality",
+            asset="historical_bars",
+            blocking=True,
+            description="Every session has bars; at most 1 % of bars rejected (NaN, "
+            "non-positive, high < low, out of session, duplicates) and at most 25 % of "
+            "minutes missing. Blocks feature_table when it fails.",
+        )
+    ],
     description="Regular-hours one-minute bars of the universe, one Parquet file per session; "
     "bad bars (NaN, non-positive, high < low, out of session, duplicates) are dropped and counted.",
 )
@@ -112,8 +121,20 @@ def _bar_problems(rows: int, rejected: int, gap_fraction: float, config: IngestC
     group_name="features",
     kinds={"parquet"},
     check_specs=[
-        dg.AssetCheckSpec("feature_parity", asset="feature_table", blocking=True),
-        dg.AssetCheckSpec("no_lookahead", asset="feature_table", blocking=True),
+        dg.AssetCheckSpec(
+            "feature_parity",
+            asset="feature_table",
+            blocking=True,
+            description="Train/serve parity: a stored session replayed through the streaming "
+            "(live) feature code equals the batch features. Blocks training when it fails.",
+        ),
+        dg.AssetCheckSpec(
+            "no_lookahead",
+            asset="feature_table",
+            blocking=True,
+            description="No look-ahead: features are unchanged when the bars after each "
+            "minute are removed. Blocks training when it fails.",
+        ),
     ],
     description=f"Batch features per session (spec {FEATURE_SPEC.hash}); the live loop computes "
     "the same definitions incrementally.",

@@ -115,10 +115,10 @@ def test_a_demo_run_with_sentinel_secrets_leaks_none_of_them(
     )
     console = demo.stdout + demo.stderr
     assert demo.returncode == 0, console[-3000:]
-    assert "sim, session" in demo.stdout  # the whole cycle ran, down to the live session
+    assert "Demo session" in demo.stdout  # the whole cycle ran, down to the live session
 
     assert found_in(console) == [], "a secret was printed on the console"
-    # Dagster's storage and compute logs (DAGSTER_HOME is the repository), the lake, the spool.
+    # Dagster's home, storage and compute logs (under .data/dagster), the lake, the spool.
     for folder in (REPOSITORY_ROOT / ".data" / "dagster", tmp_path):
         for path in files_written_since(folder, started):
             text = path.read_bytes().decode("utf-8", errors="replace")

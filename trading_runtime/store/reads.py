@@ -57,6 +57,25 @@ class LedgerReader:
                 raise UnknownSessionError(f"no trading session {session_id}")
             return to_session_info(row)
 
+    def recent_sessions(self, limit: int) -> list[SessionInfo]:
+        """The ``limit`` most recently started sessions, newest first."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(TradingSessionRow)
+                .order_by(TradingSessionRow.started_at.desc(), TradingSessionRow.id.desc())
+                .limit(limit)
+            ).all()
+            return [to_session_info(row) for row in rows]
+
+    def last_decided_bar(self, dagster_run_id: str) -> dt.datetime | None:
+        """The newest bar the session of ``dagster_run_id`` has decided on (None before any)."""
+        with self._sessions() as session:
+            return session.scalar(
+                select(func.max(DecisionRow.bar_timestamp))
+                .join(TradingSessionRow, TradingSessionRow.id == DecisionRow.session_id)
+                .where(TradingSessionRow.dagster_run_id == dagster_run_id)
+            )
+
     def orders_for_session(self, session_id: int) -> list[RecordedOrder]:
         with self._sessions() as session:
             rows = session.scalars(
