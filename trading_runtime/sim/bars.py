@@ -102,7 +102,7 @@ class Timeframe:
         elif self.unit is TimeUnit.DAY:
             start = midnight
         elif self.unit is TimeUnit.WEEK:
-            start = midnight - pd.to_timedelta(local.dt.weekday, unit="D")
+            start = midnight - pd.to_timedelta(local.dt.day_of_week, unit="D")
         else:
             months = (local.dt.year * 12 + local.dt.month - 1) // self.amount * self.amount
             start = pd.to_datetime(
