@@ -292,7 +292,9 @@ class Venue:
             if bar is None:
                 continue
             order.met_market = True
-            when = self._arrival_time(order) if first_bar else minute + self.fill_model.latency
+            when = minute + self.fill_model.latency
+            if first_bar:
+                when = max(when, self._arrival_time(order))
             if first_bar and order.reject_on_arrival:
                 order.failed_at = order.updated_at = when
                 self._close(order, OrderStatus.REJECTED)
