@@ -25,6 +25,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from trading_runtime.backtest.driver import VenueDriver
 from trading_runtime.backtest.results import BacktestResult, Recorder, benchmark, metrics
 from trading_runtime.core.book import Book
 from trading_runtime.core.minute import DecisionConfig, build_predictions, decide_minute
@@ -35,14 +36,7 @@ from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.universe import REFERENCE_SYMBOL
 from trading_runtime.modeling.artifact import TradingModel
 from trading_runtime.strategy.rules import may_act
-from trading_runtime.venue import (
-    FillModelConfig,
-    IdSource,
-    OrderRefusedError,
-    OrderRequest,
-    TradeUpdateEvent,
-    Venue,
-)
+from trading_runtime.venue import FillModelConfig, IdSource, Venue
 
 ONE_MINUTE = dt.timedelta(minutes=1)
 
@@ -59,21 +53,6 @@ class BacktestConfig:
     reference_symbol: str = REFERENCE_SYMBOL
     session_key: str = "backtest"
     id_seed: int = 0
-
-
-class _Driver:
-    """Feeds the venue's events to the book and the recorder."""
-
-    def __init__(self, venue: Venue, book: Book, recorder: Recorder) -> None:
-        self.venue = venue
-        self.book = book
-        self.recorder = recorder
-        self.day: dt.date | None = None
-
-    def apply(self, events: list[TradeUpdateEvent]) -> None:
-        for event in events:
-            self.book.on_update(event.to_domain(), self.day)
-            self.recorder.event(event)
 
 
 def run_backtest(
@@ -93,18 +72,26 @@ def run_backtest(
     bar_groups = _group_rows(pd.DatetimeIndex(bars["timestamp"]))
     days = sorted(set(pd.DatetimeIndex(bars["timestamp"]).tz_convert(calendar.NEW_YORK).date))
 
+    symbols_column = bars["symbol"].to_numpy()
+    closes_column = bars["close"].to_numpy(dtype=float)
+    last_row: dict[str, int] = {}  # each symbol's latest bar so far (market-buy reservations)
+
+    def quote(symbol: str) -> Decimal | None:
+        row = last_row.get(symbol)
+        return None if row is None else Decimal(str(closes_column[row]))
+
     venue = Venue(
         starting_cash=config.starting_cash,
         symbols=set(bars["symbol"].unique()),
         fill_model=config.fill_model,
         ids=IdSource(config.id_seed),
+        quote=quote,
     )
     book = Book(cash=config.starting_cash)
     recorder = Recorder()
-    driver = _Driver(venue, book, recorder)
+    driver = VenueDriver(venue, book, recorder)
     curve: list[tuple[pd.Timestamp, float, float, float]] = []
     counts = {action.value: 0 for action in Action}
-    symbols_column = bars["symbol"].to_numpy()
     prediction_symbols = complete["symbol"].to_numpy()
     prediction_closes = complete["close"].to_numpy()
     prediction_p_up = probabilities[:, 2]
@@ -139,15 +126,11 @@ def run_backtest(
                 for symbol in needed
                 if (i := row_of.get(symbol)) is not None
             }
-            driver.apply(venue.on_minute(moment, minute_bars))
-            closes = {
-                symbol: Decimal(str(price_columns["close"][row_of[symbol]]))
-                for symbol in book.positions
-                if symbol in row_of
-            }
-            venue.mark(closes)
-            for symbol, close in closes.items():
-                book.mark(symbol, close)
+            driver.minute(moment, minute_bars)
+            last_row.update(row_of)
+            for symbol in book.positions:
+                if symbol in row_of:
+                    book.mark(symbol, Decimal(str(closes_column[row_of[symbol]])))
             prediction_rows = prediction_groups.get(timestamp)
             if prediction_rows is not None:
                 # The strategy's own pre-filter: rows that can only HOLD are counted, not built.
@@ -181,23 +164,17 @@ def run_backtest(
                         if decision.prediction
                         else float(book.last_prices[decision.symbol])
                     )
-                    recorder.submitted(intent, price)
-                    book.on_submitted(intent, model_version_id)
-                    try:
-                        _, events = venue.submit(
-                            OrderRequest.from_intent(intent),
-                            now=moment + ONE_MINUTE,
-                            expires_at=session.close,
-                        )
-                    except OrderRefusedError as refusal:
-                        book.on_rejected(intent)
-                        recorder.refused(intent, refusal)
-                        continue
-                    driver.apply(events)
+                    driver.submit(
+                        intent,
+                        now=moment + ONE_MINUTE,
+                        expires_at=session.close,
+                        model_version_id=model_version_id,
+                        decision_price=price,
+                    )
             curve.append(
                 (timestamp, float(book.equity), float(book.cash), float(book.market_value))
             )
-        driver.apply(venue.end_session(close=session.close))
+        driver.end_session(session.close)
     for order in venue.open_orders():
         recorder.final(order)
 
@@ -216,7 +193,15 @@ def run_backtest(
         costs=recorder.costs,
         realized_pnl=book.realized_pnl,
     )
-    return BacktestResult(equity_curve, orders_frame, fills_frame, counts, result_metrics)
+    return BacktestResult(
+        equity_curve,
+        orders_frame,
+        fills_frame,
+        counts,
+        result_metrics,
+        cash=book.cash,
+        positions={symbol: position.qty for symbol, position in book.positions.items()},
+    )
 
 
 def _group_rows(timestamps: pd.DatetimeIndex) -> dict[pd.Timestamp, np.ndarray]:

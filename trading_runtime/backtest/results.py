@@ -25,23 +25,27 @@ MINUTES_PER_YEAR = 252 * 390
 
 @dataclass
 class BacktestResult:
+    """Frames of the replay; ``cash`` and ``positions`` (shares) are exact, at the end."""
+
     equity_curve: pd.DataFrame  # timestamp, equity, cash, market_value, benchmark_equity
     orders: pd.DataFrame
     fills: pd.DataFrame
     decision_counts: dict[str, int]
     metrics: dict[str, float]
+    cash: Decimal = Decimal(0)
+    positions: dict[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass
 class Recorder:
     """Orders (once final) and fills, as plain rows for the result frames."""
 
-    intents: dict[str, tuple[OrderIntent, float]] = field(default_factory=dict)
+    intents: dict[str, tuple[OrderIntent, float | None]] = field(default_factory=dict)
     orders: list[dict[str, Any]] = field(default_factory=list)
     fills: list[dict[str, Any]] = field(default_factory=list)
     costs: Decimal = Decimal(0)
 
-    def submitted(self, intent: OrderIntent, decision_price: float) -> None:
+    def submitted(self, intent: OrderIntent, decision_price: float | None) -> None:
         self.intents[intent.client_order_id] = (intent, decision_price)
 
     def refused(self, intent: OrderIntent, refusal: OrderRefusedError) -> None:
@@ -63,13 +67,17 @@ class Recorder:
             )
         )
 
-    def _fill(self, event: TradeUpdateEvent, intent: OrderIntent, decision_price: float) -> None:
+    def _fill(
+        self, event: TradeUpdateEvent, intent: OrderIntent, decision_price: float | None
+    ) -> None:
         assert event.qty is not None and event.price is not None
         sign = 1 if intent.side is OrderSide.BUY else -1
         reference = event.reference_price if event.reference_price is not None else event.price
         cost = sign * (event.price - reference) * event.qty + event.fee
         self.costs += cost
-        slippage_bps = (float(event.price) / decision_price - 1.0) * 1e4 * sign
+        slippage_bps = (
+            (float(event.price) / decision_price - 1.0) * 1e4 * sign if decision_price else math.nan
+        )
         self.fills.append(
             {
                 "timestamp": event.timestamp,

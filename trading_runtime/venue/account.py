@@ -9,7 +9,7 @@ to the average entry).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -36,8 +36,11 @@ class VenuePosition:
 class Account:
     """Cash and long positions, in exact Decimals."""
 
-    def __init__(self, starting_cash: Decimal) -> None:
+    def __init__(
+        self, starting_cash: Decimal, quote: Callable[[str], Decimal | None] | None = None
+    ) -> None:
         self.starting_cash = starting_cash
+        self.quote = quote
         self.cash = starting_cash
         self.fees_paid = _ZERO
         self.positions: dict[str, VenuePosition] = {}
@@ -45,22 +48,29 @@ class Account:
         self.reference_prices: dict[str, Decimal] = {}
 
     def reference_price(self, symbol: str) -> Decimal | None:
+        """The last close seen (``quote`` when the driver provides one), else the initial
+        reference price."""
+        if self.quote is not None:
+            quoted = self.quote(symbol)
+            if quoted is not None:
+                return quoted
         return self.marks.get(symbol, self.reference_prices.get(symbol))
 
     def reserve_price(
         self, symbol: str, side: OrderSide, limit_price: Decimal | None, costs: FillModelConfig
     ) -> Decimal:
-        """Per-share price an order reserves: its limit, else the reference price (buys: moved
-        by the configured slippage and half-spread). Raises ``OrderRefusedError`` without one."""
+        """Per-share price an order reserves: its limit, else (market buys) the reference price
+        moved by the configured slippage and half-spread. Sells reserve no cash. Raises
+        ``OrderRefusedError`` for a market buy without a reference price."""
         if limit_price is not None:
             return limit_price
+        if side is OrderSide.SELL:
+            return _ZERO
         reference = self.reference_price(symbol)
         if reference is None:
             raise unprocessable(f"no market price for {symbol}; cannot accept a market order")
-        if side is OrderSide.BUY:
-            bps = costs.slippage_bps + (costs.half_spread_bps or 0)
-            return reference * (1 + BASIS_POINT * bps)
-        return reference
+        bps = costs.slippage_bps + (costs.half_spread_bps or 0)
+        return reference * (1 + BASIS_POINT * bps)
 
     def sorted_positions(self) -> list[VenuePosition]:
         return sorted(self.positions.values(), key=lambda position: position.symbol)

@@ -26,7 +26,7 @@ orders expire; GTC orders keep working.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 
 from trading_runtime.domain.bars import Bar
@@ -70,8 +70,11 @@ class Venue:
         ids: IdSource | None = None,
         reject_symbols: frozenset[str] = frozenset(),
         reject_after_accept_symbols: frozenset[str] = frozenset(),
+        quote: Callable[[str], Decimal | None] | None = None,
     ) -> None:
-        self.account = Account(starting_cash)
+        """``quote`` gives the last close of a symbol for drivers that do not :meth:`mark`
+        every bar (the backtester); it reserves buying power for market buys."""
+        self.account = Account(starting_cash, quote)
         self.symbols = frozenset(symbols)
         self.fill_model = fill_model if fill_model is not None else FillModelConfig()
         self.ids = ids if ids is not None else IdSource(0)
