@@ -110,6 +110,8 @@ def _order_row(
         "order_id": order_id,
         "symbol": intent.symbol,
         "side": intent.side.value,
+        "order_type": intent.order_type.value,
+        "time_in_force": intent.time_in_force.value,
         "qty": float(intent.qty),
         "filled_qty": float(filled_qty),
         "filled_avg_price": float(average) if average is not None else math.nan,

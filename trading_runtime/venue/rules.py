@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from trading_runtime.domain.enums import OrderSide, OrderType
+from trading_runtime.venue.account import Account
 from trading_runtime.venue.errors import (
     CODE_BAD_REQUEST,
     CODE_FORBIDDEN,
@@ -88,3 +89,35 @@ def check_available_qty(symbol: str, wanted: Decimal, existing: Decimal, held: D
                 "available": plain_decimal(available),
             },
         )
+
+
+def check_affordable(
+    account: Account,
+    open_orders: Iterable[VenueOrder],
+    side: OrderSide,
+    symbol: str,
+    amount: Decimal,
+    reserve_price: Decimal,
+    *,
+    notional: bool = False,
+) -> None:
+    """Buying power for a buy, shares held and not yet promised to sells for a sell.
+
+    ``amount`` is shares, or dollars when ``notional`` (sells convert at the reference price).
+    """
+    others = list(open_orders)
+    if side is OrderSide.BUY:
+        cost = amount if notional else amount * reserve_price
+        check_buying_power(cost, max(account.cash - account.reserved(others), Decimal(0)))
+        return
+    held = sum(
+        (o.remaining_qty for o in others if o.symbol == symbol and o.side is OrderSide.SELL),
+        Decimal(0),
+    )
+    wanted = amount
+    if notional:
+        reference = account.reference_price(symbol)
+        if reference is None:
+            raise unprocessable(f"no market price for {symbol}; cannot accept a notional order")
+        wanted = amount / reference
+    check_available_qty(symbol, wanted, account.position_qty(symbol), held)

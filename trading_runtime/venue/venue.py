@@ -39,7 +39,7 @@ from trading_runtime.domain.enums import (
 )
 from trading_runtime.venue import rules
 from trading_runtime.venue.account import Account
-from trading_runtime.venue.errors import OrderRefusedError, not_found, unprocessable
+from trading_runtime.venue.errors import not_found, unprocessable
 from trading_runtime.venue.fills import Execution, FillModelConfig, match_order, notional_qty
 from trading_runtime.venue.orders import (
     IdSource,
@@ -117,16 +117,6 @@ class Venue:
     def buying_power(self) -> Decimal:
         return max(self.account.cash - self.reserved_buying_power(), Decimal(0))
 
-    def held_for_sells(self, symbol: str) -> Decimal:
-        return sum(
-            (
-                o.remaining_qty
-                for o in self._open.values()
-                if o.symbol == symbol and o.side is OrderSide.SELL
-            ),
-            Decimal(0),
-        )
-
     # --- commands -----------------------------------------------------------------------------
     def submit(
         self, request: OrderRequest, *, now: dt.datetime, expires_at: dt.datetime | None
@@ -151,8 +141,16 @@ class Venue:
         reserve_price = self.account.reserve_price(
             request.symbol, request.side, request.limit_price, self.fill_model
         )
-        self._check_affordable(
-            request.side, symbol, request.qty, request.notional, reserve_price, released=None
+        amount = request.qty if request.qty is not None else request.notional
+        assert amount is not None, "a request has a qty or a notional"
+        rules.check_affordable(
+            self.account,
+            self._open.values(),
+            request.side,
+            symbol,
+            amount,
+            reserve_price,
+            notional=request.qty is None,
         )
         created = self._stamp(now)
         order = VenueOrder(
@@ -204,7 +202,7 @@ class Venue:
         reserve_price = self.account.reserve_price(
             old.symbol, old.side, limit_price, self.fill_model
         )
-        self._check_affordable(old.side, old.symbol, qty, None, reserve_price, released=old)
+        rules.check_affordable(self.account, others, old.side, old.symbol, qty, reserve_price)
         created = self._stamp(now)
         new = VenueOrder(
             id=self.ids.order_id(client_order_id),
@@ -395,28 +393,3 @@ class Venue:
     ) -> TradeUpdateEvent:
         position_qty = self.account.position_qty(order.symbol)
         return TradeUpdateEvent.of(event, order, when, position_qty=position_qty)
-
-    def _check_affordable(
-        self,
-        side: OrderSide,
-        symbol: str,
-        qty: Decimal | None,
-        notional: Decimal | None,
-        reserve_price: Decimal,
-        *,
-        released: VenueOrder | None,
-    ) -> None:
-        """Buying power for buys, available shares for sells; ``released`` is being replaced."""
-        if side is OrderSide.BUY:
-            cost = notional if qty is None else qty * reserve_price
-            assert cost is not None
-            available = self.buying_power() + (released.reserved if released else Decimal(0))
-            rules.check_buying_power(cost, available)
-            return
-        held = self.held_for_sells(symbol) - (released.remaining_qty if released else Decimal(0))
-        existing = self.account.position_qty(symbol)
-        wanted = qty if qty is not None else (notional or Decimal(0)) / reserve_price
-        rules.check_available_qty(symbol, wanted, existing, held)
-
-
-__all__ = ["OrderRefusedError", "Venue", "minute_of"]

@@ -3,6 +3,7 @@ orders, the paper fill model and costs."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import subprocess
 import sys
@@ -239,3 +240,20 @@ def test_importing_the_backtester_imports_no_server_code() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_notional_sell_is_checked_against_the_shares_held_at_the_reference_price() -> None:
+    market = venue()
+    market.submit(buy(tif="day", limit=None), now=T0, expires_at=CLOSE)
+    market.on_minute(T0, {"AAPL": bar(T0)})
+    sell = dataclasses.replace(buy(qty="", tif="day", limit=None), side=OrderSide.SELL)
+    with pytest.raises(OrderRefusedError) as refused:
+        market.submit(
+            dataclasses.replace(sell, notional=Decimal(5000)), now=T0 + MINUTE, expires_at=CLOSE
+        )
+    assert refused.value.status == 403
+    order, _ = market.submit(
+        dataclasses.replace(sell, notional=Decimal(250)), now=T0 + MINUTE, expires_at=CLOSE
+    )
+    (fill,) = market.on_minute(T0 + MINUTE, {"AAPL": bar(T0 + MINUTE, open_=125.0)})
+    assert fill.qty == Decimal(2) and order.status is OrderStatus.FILLED
