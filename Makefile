@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo dev test test-online bench lint db-stop clean browser
+.PHONY: install demo dev test test-online test-agreement bench lint db-stop clean browser
 
 install: $(STAMP)
 
@@ -39,6 +39,9 @@ test: install lint browser
 
 test-online: install
 	$(BIN)/python -m pytest -q tests/online
+
+test-agreement: install
+	$(BIN)/python -m pytest -q -m agreement_long tests/integration/engine/test_backtest_agreement.py tests/integration/sim/test_venue_agreement.py
 
 bench: install
 	$(BIN)/python -m benchmarks

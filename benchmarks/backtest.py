@@ -109,10 +109,14 @@ def run() -> dict[str, Any]:
         "engine_bars_per_s": engine_rate,
         "ratio": backtest_rate / engine_rate,
         "backtest_orders": result.metrics["orders"],
+        "backtest_gross_return": result.metrics["gross_return"],
+        "backtest_net_return": result.metrics["net_return"],
         "engine_orders": stats["orders_submitted"] + stats["orders_rejected"],
         "report": [
             f"backtest replay: {backtest_rate:,.0f} bars/s ({bars:,} bars of one session, {len(SYMBOLS)} symbols + SPY); "
-            f"{end_to_end:,.0f} bars/s including batch features",
+            f"{end_to_end:,.0f} bars/s including batch features; return "
+            f"{result.metrics['gross_return']:+.4%} gross, {result.metrics['net_return']:+.4%} "
+            f"net of costs",
             f"live engine through the emulator (lockstep): {engine_rate:,.0f} bars/s",
             f"ratio: the backtest replays {backtest_rate / engine_rate:,.1f}x faster than the sim session"
             f" ({int(result.metrics['orders'])} vs {stats['orders_submitted'] + stats['orders_rejected']} orders)",

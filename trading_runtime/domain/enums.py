@@ -58,6 +58,7 @@ class OrderStatus(StrEnum):
     EXPIRED = "expired"
     REJECTED = "rejected"
     PENDING_CANCEL = "pending_cancel"
+    REPLACED = "replaced"
 
     @property
     def is_terminal(self) -> bool:
@@ -65,7 +66,13 @@ class OrderStatus(StrEnum):
 
 
 _TERMINAL_STATUSES = frozenset(
-    {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED}
+    {
+        OrderStatus.FILLED,
+        OrderStatus.CANCELED,
+        OrderStatus.EXPIRED,
+        OrderStatus.REJECTED,
+        OrderStatus.REPLACED,
+    }
 )
 
 
