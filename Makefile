@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo dev test test-online bench lint db-stop clean
+.PHONY: install demo dev test test-online test-research bench lint db-stop clean
 
 install: $(STAMP)
 
@@ -28,6 +28,9 @@ test: install lint
 
 test-online: install
 	$(BIN)/python -m pytest -q tests/online
+
+test-research: install
+	$(BIN)/python -m pytest -q -m research
 
 bench: install
 	$(BIN)/python -m benchmarks

@@ -9,6 +9,7 @@ report, and print a summary. ``dev`` starts the Dagster UI and daemon on the sam
 
 import argparse
 import datetime as dt
+import functools
 import logging
 import os
 import shutil
@@ -107,6 +108,25 @@ def demo(window_days: int, symbols: list[str] | None) -> int:
 
     for run in _step("promote_model sensor -> promotion run")(promote):
         _require(run)
+        outcome = run.output_for_node("apply_promotion_gates")
+        if outcome["action"] == "hold":
+            title = "manual_promotion (the candidate is held for review: implausible results)"
+            _require(_step(title)(functools.partial(_promote_by_hand, defs, instance, outcome)))
+
+    from trading_runtime.store.db import create_engine_for, resolve_database_url
+    from trading_runtime.store.registry import ModelRegistry
+
+    engine = create_engine_for(resolve_database_url(settings).trading)
+    try:
+        has_champion = ModelRegistry(engine).champion_id() is not None
+    finally:
+        engine.dispose()
+    if not has_champion:
+        _print_summary(settings, days, replay_day, None)
+        print(
+            "No champion: the live session is not run (the live loop refuses to start without one)."
+        )
+        return 0
 
     def trade() -> dg.ExecuteInProcessResult:
         return defs.resolve_job_def("live_trading").execute_in_process(
@@ -132,14 +152,41 @@ def demo(window_days: int, symbols: list[str] | None) -> int:
     return 0
 
 
+def _promote_by_hand(defs: Any, instance: Any, outcome: dict[str, Any]) -> Any:
+    """The demo's market plants an edge on purpose, so its results are implausibly good and
+    the candidate is held for review; the demo then does what an operator would do after
+    reading the caveat: a manual promotion with the reason on record."""
+    reason = (
+        "demo on the synthetic market, whose planted edge is implausibly strong by design: "
+        + outcome["reason"]
+    )
+    print(f"    {reason}")
+    return defs.resolve_job_def("manual_promotion").execute_in_process(
+        instance=instance,
+        run_config={
+            **QUIET,
+            "ops": {
+                "promote_manually": {
+                    "config": {
+                        "model_version_id": outcome["model_version_id"],
+                        "reason": reason,
+                        "actor": "make demo",
+                    }
+                }
+            },
+        },
+    )
+
+
 def _require(result: Any) -> None:
     if not result.success:
         raise SystemExit(f"run {result.run_id} failed; see the logs above")
 
 
 def _print_summary(
-    settings: Any, days: list[dt.date], replay_day: dt.date, session: dict[str, Any]
+    settings: Any, days: list[dt.date], replay_day: dt.date, session: dict[str, Any] | None
 ) -> None:
+    from trading_runtime.modeling.summary import model_lines
     from trading_runtime.reporting import session_metrics
     from trading_runtime.store.db import create_engine_for, resolve_database_url
     from trading_runtime.store.ledger import LedgerRepository
@@ -148,11 +195,13 @@ def _print_summary(
     database = create_engine_for(resolve_database_url(settings).trading)
     try:
         registry = ModelRegistry(database)
-        champion = registry.champion()
-        ledger = LedgerRepository(database)
-        summary = ledger.session_summary(session["session_id"])
-        metrics = session_metrics(ledger.daily_report(replay_day), session["session_id"])
-        info = summary.session
+        candidate = registry.versions()[0]
+        audit = registry.promotions(candidate.id)
+        champion_id = registry.champion_id()
+        if session is not None:
+            ledger = LedgerRepository(database)
+            summary = ledger.session_summary(session["session_id"])
+            metrics = session_metrics(ledger.daily_report(replay_day), session["session_id"])
     finally:
         database.dispose()
     rows = [
@@ -163,52 +212,39 @@ def _print_summary(
             f"synthetic seed {settings.synthetic_seed}",
         ),
     ]
-    if champion is None or champion.evaluation is None:
-        rows.append(("Model", "no champion was promoted"))
-    else:
-        lineage = champion.lineage
-        c = champion.evaluation["candidate"]["classification"]
-        b = champion.evaluation["candidate"]["backtest"]
-        precision = c["confident_up_precision"]
+    decisions = [a for a in audit if a.action in ("promote", "reject")]
+    decision = (
+        {
+            "action": decisions[-1].action,
+            "actor": decisions[-1].actor,
+            "reason": decisions[-1].reason,
+            "gates": decisions[-1].gates,
+        }
+        if decisions
+        else (candidate.evaluation or {}).get("decision")
+    )
+    rows += model_lines(candidate.id, candidate.metrics, decision, champion_id)
+    manual = [a for a in audit if a.action == "manual_promote"]
+    if manual:
+        rows.append(("", f"then promoted by hand by {manual[-1].actor}: {manual[-1].reason}"))
+    if session is not None:
+        info = summary.session
+        starting = info.summary.get("starting_equity") if info.summary else None
+        open_symbols = ", ".join(metrics["open_symbols"]) or "none"
         rows += [
             (
-                "Model",
-                f"champion v{champion.id}, trained {lineage.train_start} .. "
-                f"{lineage.train_end}, tested {lineage.test_start} .. {lineage.test_end}",
+                "Session",
+                f"{replay_day} sim with champion v{champion_id}, session {info.id} "
+                f"{info.status}: {summary.decision_count} decisions, {summary.order_count} "
+                f"orders, {summary.fill_count} fills in Postgres",
             ),
             (
                 "",
-                f"log loss {c['logloss']:.4f} (prior {c['baseline_logloss']:.4f}); "
-                f"accuracy {c['accuracy']:.3f} (majority {c['baseline_accuracy']:.3f})",
-            ),
-            (
-                "",
-                f"P(up) >= threshold on {c['confident_up_rows']} test rows, precision "
-                f"{precision if precision is not None else float('nan'):.3f}",
-            ),
-            (
-                "Backtest",
-                f"{b['total_return']:+.2%} vs buy-and-hold "
-                f"{settings.reference_symbol} {b['benchmark_return']:+.2%}; "
-                f"max drawdown {b['max_drawdown']:.2%}; {int(b['orders'])} orders",
+                f"equity {starting} -> {info.ending_equity}; realized PnL "
+                f"{metrics['realized_pnl']:+.2f}; slippage "
+                f"{metrics['mean_slippage_bps']:.2f} bps; open positions: {open_symbols}",
             ),
         ]
-    starting = info.summary.get("starting_equity") if info.summary else None
-    open_symbols = ", ".join(metrics["open_symbols"]) or "none"
-    rows += [
-        (
-            "Session",
-            f"{replay_day} sim, session {info.id} {info.status}: "
-            f"{summary.decision_count} decisions, {summary.order_count} orders, "
-            f"{summary.fill_count} fills in Postgres",
-        ),
-        (
-            "",
-            f"equity {starting} -> {info.ending_equity}; realized PnL "
-            f"{metrics['realized_pnl']:+.2f}; slippage "
-            f"{metrics['mean_slippage_bps']:.2f} bps; open positions: {open_symbols}",
-        ),
-    ]
     rule = "-" * 78
     print(rule)
     for title, text in rows:
