@@ -194,12 +194,14 @@ def model_evaluation(
                 passed=bool(plausible["passed"]),
                 severity=dg.AssetCheckSeverity.WARN,
                 description=plausible["reason"],
-                metadata={
-                    "daily_sharpe": _float(plausible["daily_sharpe"], "ratio"),
-                    "win_rate_pct": _float(plausible["win_rate"], "percent"),
-                    "max_daily_sharpe": float(plausible["max_daily_sharpe"]),
-                    "max_win_rate_pct": 100.0 * float(plausible["max_win_rate"]),
-                },
+                metadata=_defined(
+                    {
+                        "daily_sharpe": _float(plausible["daily_sharpe"], "ratio"),
+                        "win_rate_pct": _float(plausible["win_rate"], "percent"),
+                        "max_daily_sharpe": float(plausible["max_daily_sharpe"]),
+                        "max_win_rate_pct": 100.0 * float(plausible["max_win_rate"]),
+                    }
+                ),
             ),
         ],
     )
@@ -214,9 +216,10 @@ def backtest_config(platform: PlatformSettingsResource) -> BacktestConfig:
     )
 
 
-def _float(value: Any, kind: str) -> dg.MetadataValue:
+def _float(value: Any, kind: str) -> dg.MetadataValue | None:
+    """A float rounded for people; None (left out of the metadata) when undefined."""
     number = rounded(value, kind)
-    return dg.MetadataValue.float(float("nan") if number is None else float(number))
+    return None if number is None else dg.MetadataValue.float(float(number))
 
 
 def _fold_table(report: dict[str, Any]) -> dg.MetadataValue:
@@ -278,8 +281,12 @@ def _evaluation_metadata(
         metadata["caveat"] = dg.MetadataValue.md(f"**{warning}**")
     if champion is not None:
         metadata["champion_id"] = champion["id"]
-        metadata["champion_paired_days"] = len(champion["daily_logloss"])
-    return metadata
+        metadata["champion_scored_days"] = len(champion["daily_logloss"])
+    return _defined(metadata)
+
+
+def _defined(metadata: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in metadata.items() if value is not None}
 
 
 def _latest_candidate_id(context: dg.AssetExecutionContext) -> int:

@@ -48,7 +48,7 @@ class TrainingConfig:
     colsample_bytree: float = 0.8
     min_child_weight: float = 20.0
     reg_lambda: float = 1.0
-    early_stopping_rounds: int = 40
+    early_stopping_rounds: int = 20
     seed: int = 7
     nthread: int = 0  # 0: all cores
 
