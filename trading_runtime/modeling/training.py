@@ -122,12 +122,15 @@ def fit_booster(
     without one, run exactly ``rounds`` rounds.
 
     Raises ``InsufficientDataError`` for too few rows or a training set lacking a class,
-    ``ValueError`` for features that do not match the spec or neither validation nor rounds.
+    ``ValueError`` for features that do not match the spec, for both or neither of
+    validation and rounds, or for fewer than one round.
     """
     if train.feature_names != feature_spec.names:
         raise ValueError("dataset features do not match the feature spec")
     if (validation is None) == (rounds is None):
         raise ValueError("give either a validation set (early stopping) or a number of rounds")
+    if rounds is not None and rounds < 1:
+        raise ValueError(f"{rounds} boosting rounds: at least one is needed")
     if len(train) < MIN_TRAIN_ROWS:
         raise InsufficientDataError(
             f"train has {len(train)} rows, at least {MIN_TRAIN_ROWS} needed"

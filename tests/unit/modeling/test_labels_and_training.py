@@ -109,6 +109,8 @@ def test_fitting_needs_either_early_stopping_rows_or_a_number_of_rounds(small_tr
     train = dataset.select_days(list(result.split.train))
     with pytest.raises(ValueError, match="either"):
         fit_booster(train, None, TrainingConfig(nthread=1))
+    with pytest.raises(ValueError, match="at least one"):
+        fit_booster(train, None, TrainingConfig(nthread=1), rounds=0)
     fixed = fit_booster(train, None, TrainingConfig(nthread=1), rounds=7)
     assert fixed.rounds == 7 and fixed.validation_logloss is None
     assert fixed.model.metadata.best_iteration == 6
