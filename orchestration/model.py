@@ -159,7 +159,6 @@ def model_evaluation(
     report = record.metrics.get("walk_forward")
     if not report:
         raise dg.Failure(f"model {version_id} has no walk-forward report; retrain it")
-    test_days = [dt.date.fromisoformat(d["day"]) for d in report["daily"]]
     champion = registry.champion()
     champion_id, champion_scores = None, None
     if champion is not None and champion.id != version_id:
@@ -171,9 +170,12 @@ def model_evaluation(
         except ModelIncompatibleError as error:
             context.log.warning("champion %d cannot be loaded: %s", champion.id, error)
             champion_model = None
-        stored = (champion.metrics.get("walk_forward") or {}).get("daily") or []
         champion_scores = champion_daily_logloss(
-            lake.lake(), champion_model, champion.lineage.train_end, stored, test_days
+            lake.lake(),
+            champion_model,
+            champion.lineage.train_end,
+            champion.metrics.get("walk_forward") or {},
+            report,
         )
     # Per-day leak-check results are not collected yet: the gate records itself as skipped.
     evaluation = evaluation_record(report, champion_id, champion_scores)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -124,6 +124,7 @@ def validate_candidate(
         dataset.days,
         float(backtest.starting_cash),
         backtest.decision.strategy.buy_threshold,
+        asdict(label_spec),
         seed=training.seed,
     )
     priors = class_priors(dataset.labels)
@@ -169,20 +170,22 @@ def champion_daily_logloss(
     lake: ParquetLake,
     model: TradingModel | None,
     trained_through: dt.date,
-    stored_daily: Sequence[Mapping[str, Any]],
-    days: Sequence[dt.date],
+    stored_report: Mapping[str, Any],
+    candidate_report: Mapping[str, Any],
     spec: FeatureSpec = FEATURE_SPEC,
     label_spec: LabelSpec = LABEL_SPEC,
 ) -> dict[str, Any]:
-    """The champion's out-of-sample log loss on each of the candidate's test ``days``.
+    """The champion's out-of-sample log loss on each of the candidate's test days.
 
     A day after ``trained_through`` is scored with the champion's own artifact (``model``;
-    it never saw that day). An earlier day takes the champion's stored walk-forward record
-    (``stored_daily``: its folds' out-of-sample log loss) when there is one; a day in
-    neither is left out. The champion refit on more days than the candidate's folds, so
-    where both come from walk-forward folds the comparison is between recipes on equal
+    it never saw that day) on the same rows as the candidate. An earlier day takes the
+    champion's stored walk-forward record (``stored_report["daily"]``: its folds'
+    out-of-sample log loss) when there is one and it covers the same symbols and labels; a
+    day in neither is left out. The champion refit on more days than the candidate's folds,
+    so where both come from walk-forward folds the comparison is between recipes on equal
     terms, and where the artifact is used it leans, if anything, towards the champion.
     """
+    days = [dt.date.fromisoformat(d["day"]) for d in candidate_report.get("daily") or []]
     later = [day for day in days if day > trained_through]
     daily: dict[str, float] = {}
     sources = {"artifact": 0, "walk_forward": 0}
@@ -193,11 +196,17 @@ def champion_daily_logloss(
             sources["artifact"] = len(daily)
         except ModelIncompatibleError as error:
             notes.append(f"the champion's artifact cannot score today's data: {error}")
-    stored = {d["day"]: d.get("logloss") for d in stored_daily}
+    comparable = all(
+        stored_report.get(key) == candidate_report.get(key) for key in ("universe", "label")
+    )
+    stored = {d["day"]: d.get("logloss") for d in stored_report.get("daily") or []}
+    if stored and not comparable:
+        notes.append("the champion's walk-forward record covers other symbols or labels")
+        stored = {}
     for day in days:
         key = day.isoformat()
         if key not in daily and stored.get(key) is not None:
-            daily[key] = float(stored[key])  # type: ignore[arg-type]
+            daily[key] = float(stored[key])
             sources["walk_forward"] += 1
     return {"daily_logloss": daily, "sources": sources, "notes": notes}
 

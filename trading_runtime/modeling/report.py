@@ -15,6 +15,8 @@ Layout of :func:`build_report`'s result::
                 active (net minus benchmark) returns
     daily       one record per test day (the series the gates and the champion use)
     training_days  every day a fold or the refit trained on (the leak-check gate's input)
+    universe, label  the symbols of the test rows and the label definition: another model's
+                daily record is comparable with this one only when both are the same
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def build_report(
     training_days: Sequence[dt.date],
     starting_cash: float,
     buy_threshold: float,
+    label: Mapping[str, Any],
     seed: int = 0,
 ) -> dict[str, Any]:
     """Everything measured over the folds' test days (see the module docstring)."""
@@ -113,6 +116,8 @@ def build_report(
         "intervals": _intervals(daily, traded, seed),
         "daily": [_daily_record(r) for r in daily.to_dict("records")],
         "training_days": sorted({d.isoformat() for d in training_days}),
+        "universe": sorted({str(s) for o in outcomes for s in o.index["symbol"].unique()}),
+        "label": dict(label),
     }
     return json_ready(report)
 

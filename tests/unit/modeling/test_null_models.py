@@ -122,8 +122,8 @@ def _decide(
             window.lake,
             champion.refit.model,
             champion.refit.split.train[-1],
-            champion.report["daily"],
-            candidate.test_days,
+            champion.report,
+            candidate.report,
         )
     evaluation = evaluation_record(candidate.report, 1 if champion else None, scores)
     return decide_promotion(candidate.report, evaluation, 1 if champion else None)
@@ -193,7 +193,14 @@ def _never_trades(window: Window, real: CandidateValidation) -> CandidateValidat
         for o in real.folds
     ]
     report = build_report(
-        folds, DESIGN, RECIPE.validation_days, window.days, 100_000.0, 1.0, seed=RECIPE.seed
+        folds,
+        DESIGN,
+        RECIPE.validation_days,
+        window.days,
+        100_000.0,
+        1.0,
+        real.report["label"],
+        seed=RECIPE.seed,
     )
     return dataclasses.replace(real, folds=folds, report=report)
 

@@ -3,12 +3,15 @@ with its numbers."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
 
 from tests.support.reports import DAYS, evaluation
 from tests.support.reports import walk_forward_report as report
+from trading_runtime.marketdata.storage import ParquetLake
+from trading_runtime.modeling.pipeline import champion_daily_logloss
 from trading_runtime.modeling.promotion import PromotionGates, decide_promotion, leak_check_gate
 
 
@@ -111,3 +114,21 @@ def test_too_few_shared_days_or_a_stale_champion_keep_the_champion() -> None:
     stale = decide_promotion(report(), evaluation(_champion([1.2] * 20)), current_champion_id=5)
     assert stale.failed == ["beats_champion"]
     assert "not evaluated" in stale.gates["beats_champion"]["reason"]
+
+
+def test_the_champions_stored_record_counts_only_for_the_same_symbols_and_labels() -> None:
+    candidate = report() | {"universe": ["AAPL", "MSFT"], "label": {"horizon_minutes": 10}}
+    same = report(daily_logloss=[1.07] * 20) | {
+        "universe": ["AAPL", "MSFT"],
+        "label": {"horizon_minutes": 10},
+    }
+    other = same | {"universe": ["AAPL", "MSFT", "NVDA"]}
+    # Trained through the last test day: no day is left for the artifact to score.
+    through = dt.date.fromisoformat(DAYS[-1])
+    used = champion_daily_logloss(ParquetLake("unused"), None, through, same, candidate)
+    assert used["sources"] == {"artifact": 0, "walk_forward": 20}
+    assert set(used["daily_logloss"].values()) == {1.07}
+    unused = champion_daily_logloss(ParquetLake("unused"), None, through, other, candidate)
+    assert unused["daily_logloss"] == {} and "other symbols" in unused["notes"][0]
+    decision = decide_promotion(candidate, evaluation({"id": 4, **unused}), 4)
+    assert "0 shared out-of-sample days" in decision.gates["beats_champion"]["reason"]
