@@ -186,7 +186,7 @@ def _require(result: Any) -> None:
 def _print_summary(
     settings: Any, days: list[dt.date], replay_day: dt.date, session: dict[str, Any] | None
 ) -> None:
-    from trading_runtime.modeling.summary import model_lines
+    from orchestration.model import candidate_summary
     from trading_runtime.reporting import session_metrics
     from trading_runtime.store.db import create_engine_for, resolve_database_url
     from trading_runtime.store.ledger import LedgerRepository
@@ -195,8 +195,7 @@ def _print_summary(
     database = create_engine_for(resolve_database_url(settings).trading)
     try:
         registry = ModelRegistry(database)
-        candidate = registry.versions()[0]
-        audit = registry.promotions(candidate.id)
+        model_rows = candidate_summary(registry)
         champion_id = registry.champion_id()
         if session is not None:
             ledger = LedgerRepository(database)
@@ -212,21 +211,7 @@ def _print_summary(
             f"synthetic seed {settings.synthetic_seed}",
         ),
     ]
-    decisions = [a for a in audit if a.action in ("promote", "reject")]
-    decision = (
-        {
-            "action": decisions[-1].action,
-            "actor": decisions[-1].actor,
-            "reason": decisions[-1].reason,
-            "gates": decisions[-1].gates,
-        }
-        if decisions
-        else (candidate.evaluation or {}).get("decision")
-    )
-    rows += model_lines(candidate.id, candidate.metrics, decision, champion_id)
-    manual = [a for a in audit if a.action == "manual_promote"]
-    if manual:
-        rows.append(("", f"then promoted by hand by {manual[-1].actor}: {manual[-1].reason}"))
+    rows += model_rows
     if session is not None:
         info = summary.session
         starting = info.summary.get("starting_equity") if info.summary else None

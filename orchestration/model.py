@@ -31,6 +31,7 @@ from trading_runtime.modeling.summary import (
     caveat,
     fold_rows,
     gate_lines,
+    model_lines,
     rounded,
     spread_lines,
 )
@@ -289,6 +290,33 @@ def _evaluation_metadata(
 
 def _defined(metadata: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in metadata.items() if value is not None}
+
+
+def candidate_summary(registry: Any) -> list[tuple[str, str]]:
+    """(title, text) rows about the newest model version for any command line: its refit,
+    the walk-forward table, a caveat, the gates and what was decided (automatically, held
+    for review, then by hand)."""
+    versions = registry.versions()
+    if not versions:
+        return [("Model", "no model version is registered")]
+    candidate = versions[0]
+    audit = registry.promotions(candidate.id)
+    automatic = [a for a in audit if a.action in ("promote", "reject")]
+    decision = (
+        {
+            "action": automatic[-1].action,
+            "actor": automatic[-1].actor,
+            "reason": automatic[-1].reason,
+            "gates": automatic[-1].gates,
+        }
+        if automatic
+        else (candidate.evaluation or {}).get("decision")
+    )
+    rows = model_lines(candidate.id, candidate.metrics, decision, registry.champion_id())
+    manual = [a for a in audit if a.action == "manual_promote"]
+    if manual:
+        rows.append(("", f"then promoted by hand by {manual[-1].actor}: {manual[-1].reason}"))
+    return rows
 
 
 def _latest_candidate_id(context: dg.AssetExecutionContext) -> int:

@@ -13,6 +13,7 @@ import dagster as dg
 from sqlalchemy import Engine
 
 from orchestration.definitions import build_definitions
+from orchestration.model import candidate_summary
 from orchestration.promotion import promote_model
 from orchestration.resources import DatabaseResource
 from tests.support.models import trained_model_bytes
@@ -111,6 +112,14 @@ def test_an_implausible_candidate_is_held_and_can_be_promoted_by_hand(
     assert registry.champion_id() == version
     [audit] = registry.promotions(version)
     assert audit.action == "manual_promote" and "planted" in audit.reason
+    summary = candidate_summary(registry)
+    assert ("Decision", f"v{version} held for a manual decision (not promoted automatically)") in (
+        summary
+    )
+    assert summary[-1] == (
+        "",
+        "then promoted by hand by operator: read the caveat; the edge is planted",
+    )
 
 
 def test_a_candidate_without_skill_is_rejected_with_the_gate_named(
