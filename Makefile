@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo dev test test-online test-agreement bench lint db-stop clean browser
+.PHONY: install demo dev test test-online test-agreement test-research bench lint db-stop clean browser
 
 install: $(STAMP)
 
@@ -42,6 +42,9 @@ test-online: install
 
 test-agreement: install
 	$(BIN)/python -m pytest -q -m agreement_long tests/integration/engine/test_backtest_agreement.py tests/integration/sim/test_venue_agreement.py
+
+test-research: install
+	$(BIN)/python -m pytest -q -m research
 
 bench: install
 	$(BIN)/python -m benchmarks

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib
 
@@ -13,7 +14,6 @@ matplotlib.use("Agg")
 import dagster as dg
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
 
 def _markdown(figure: plt.Figure, title: str) -> dg.MetadataValue:
@@ -24,15 +24,47 @@ def _markdown(figure: plt.Figure, title: str) -> dg.MetadataValue:
     return dg.MetadataValue.md(f"![{title}](data:image/png;base64,{encoded})")
 
 
-def equity_curve(
-    curve: pd.DataFrame, title: str = "Backtest equity vs buy-and-hold"
+def walk_forward_returns(
+    daily: Sequence[Mapping[str, Any]],
+    title: str = "Walk-forward test days: cumulative return vs buy-and-hold",
 ) -> dg.MetadataValue:
+    """Cumulative net and gross returns (percent) of the folds' backtests, day by day."""
     figure, axis = plt.subplots(figsize=(8, 3))
-    x = np.arange(len(curve))
-    axis.plot(x, curve["equity"], label="strategy")
-    axis.plot(x, curve["benchmark_equity"], label="buy and hold (reference)", alpha=0.7)
-    axis.set_xlabel("minute of test window")
-    axis.set_ylabel("equity ($)")
+    x = np.arange(len(daily))
+    for key, label in (
+        ("net_return", "net"),
+        ("gross_return", "gross"),
+        ("benchmark_return", "buy and hold (reference)"),
+    ):
+        values = np.array([d.get(key) or 0.0 for d in daily], dtype=float)
+        axis.plot(x, 100.0 * (np.cumprod(1.0 + values) - 1.0), label=label)
+    for k in range(1, len(daily)):
+        if daily[k].get("fold") != daily[k - 1].get("fold"):
+            axis.axvline(k - 0.5, color="grey", linewidth=0.5)
+    axis.set_xticks(x, [str(d.get("day"))[5:] for d in daily], rotation=90, fontsize=7)
+    axis.set_ylabel("cumulative return (%)")
+    axis.legend(loc="best")
+    axis.set_title(title)
+    return _markdown(figure, title)
+
+
+def reliability(
+    calibration: Mapping[str, Sequence[Mapping[str, Any]]],
+    title: str = "Reliability (test days)",
+) -> dg.MetadataValue:
+    """Observed frequency against mean predicted probability per bin, one line per class."""
+    figure, axis = plt.subplots(figsize=(4, 4))
+    axis.plot([0, 1], [0, 1], color="grey", linewidth=0.5)
+    for name in ("down", "flat", "up"):
+        table = calibration.get(f"reliability_{name}") or []
+        axis.plot(
+            [b["mean_predicted"] for b in table],
+            [b["observed_frequency"] for b in table],
+            marker="o",
+            label=name,
+        )
+    axis.set_xlabel("mean predicted probability")
+    axis.set_ylabel("observed frequency")
     axis.legend(loc="best")
     axis.set_title(title)
     return _markdown(figure, title)

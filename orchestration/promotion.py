@@ -1,5 +1,7 @@
 """Promotion: the ``promote_model`` sensor, the job that applies the gates, and the manual
-promotion and rollback jobs. Every status change is audited in the registry.
+promotion and rollback jobs. Every status change is audited in the registry with the gates
+and their numbers; a candidate held for review (blocked by warnings alone) keeps its status
+and the decision is stored with its evaluation.
 
 The sensor does light work only (one registry query and the pure gate function) and asks
 for a run; the run re-reads the registry and applies the gates authoritatively, so a
@@ -7,34 +9,53 @@ promotion always happens in a Dagster run with logs, a run id in the audit trail
 ``run_key`` that makes it happen once per candidate.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 
 from orchestration.resources import DatabaseResource
 from trading_runtime.domain.enums import ModelStatus
-from trading_runtime.modeling.promotion import PromotionGates, decide_promotion
+from trading_runtime.modeling.promotion import PromotionDecision, PromotionGates, decide_promotion
 
 SENSOR_ACTOR = "sensor:promote_model"
 
 
 class PromotionRunConfig(dg.Config):
     model_version_id: int
-    min_test_rows: int = PromotionGates.min_test_rows
-    min_backtest_return: float = PromotionGates.min_backtest_return
+    min_test_days: int = PromotionGates.min_test_days
+    min_trades: int = PromotionGates.min_trades
     max_drawdown: float = PromotionGates.max_drawdown
-    min_logloss_improvement: float = PromotionGates.min_logloss_improvement
+    max_daily_sharpe: float = PromotionGates.max_daily_sharpe
+    max_win_rate: float = PromotionGates.max_win_rate
+    min_paired_days: int = PromotionGates.min_paired_days
 
     def gates(self) -> PromotionGates:
         return PromotionGates(
-            min_test_rows=self.min_test_rows,
-            min_backtest_return=self.min_backtest_return,
+            min_test_days=self.min_test_days,
+            min_trades=self.min_trades,
             max_drawdown=self.max_drawdown,
-            min_logloss_improvement=self.min_logloss_improvement,
+            max_daily_sharpe=self.max_daily_sharpe,
+            max_win_rate=self.max_win_rate,
+            min_paired_days=self.min_paired_days,
         )
 
 
-@dg.op(description="Apply the promotion gates to one evaluated candidate: promote or reject it.")
+def decide(
+    metrics: Mapping[str, Any],
+    evaluation: Mapping[str, Any] | None,
+    champion_id: int | None,
+    gates: PromotionGates,
+) -> PromotionDecision:
+    """The gates applied to a registered version: its walk-forward report is stored in its
+    ``metrics``, the champion comparison and the checks' inputs in its ``evaluation``."""
+    return decide_promotion(metrics.get("walk_forward") or {}, evaluation or {}, champion_id, gates)
+
+
+@dg.op(
+    description="Apply the promotion gates to one evaluated candidate: promote it, hold it for "
+    "a manual decision (blocked by warnings alone) or reject it."
+)
 def apply_promotion_gates(
     context: dg.OpExecutionContext, config: PromotionRunConfig, database: DatabaseResource
 ) -> dict[str, Any]:
@@ -47,33 +68,48 @@ def apply_promotion_gates(
         raise dg.Failure(
             f"model {record.id} has not been evaluated; materialize model_evaluation first"
         )
-    decision = decide_promotion(record.evaluation, registry.champion_id(), config.gates())
-    if decision.promote:
+    gates = config.gates()
+    decision = decide(record.metrics, record.evaluation, registry.champion_id(), gates)
+    audited = {**decision.gates, "thresholds": gates.as_dict()}
+    action = decision.outcome
+    if action == "promote":
         registry.promote(
             record.id,
             actor=SENSOR_ACTOR,
             reason=decision.reason,
-            gates=decision.gates,
+            gates=audited,
             dagster_run_id=context.run_id,
         )
         context.log.info("model %d promoted to champion", record.id)
+    elif action == "hold":
+        # Rejecting would rule out the manual promotion a warning invites; the version stays
+        # a candidate and the decision is kept with its evaluation.
+        held = {
+            "action": action,
+            "reason": decision.reason,
+            "gates": audited,
+            "dagster_run_id": context.run_id,
+        }
+        registry.record_evaluation(record.id, {**record.evaluation, "decision": held})
+        context.log.warning("model %d held for a manual decision: %s", record.id, decision.reason)
     else:
         registry.reject(
             record.id,
             actor=SENSOR_ACTOR,
             reason=decision.reason,
-            gates=decision.gates,
+            gates=audited,
             dagster_run_id=context.run_id,
         )
         context.log.info("model %d rejected: %s", record.id, decision.reason)
     return {
         "model_version_id": record.id,
-        "action": "promote" if decision.promote else "reject",
+        "action": action,
+        "reason": decision.reason,
         "gates": decision.gates,
     }
 
 
-@dg.job(description="Promote or reject an evaluated candidate through the promotion gates.")
+@dg.job(description="Promote, hold or reject an evaluated candidate through the promotion gates.")
 def promote_model_job() -> None:
     apply_promotion_gates()
 
@@ -91,7 +127,11 @@ def promote_model(
     candidate = registry.latest_evaluated_candidate()
     if candidate is None:
         return dg.SkipReason("no evaluated candidate waiting for a decision")
-    preview = decide_promotion(candidate.evaluation or {}, registry.champion_id())
+    if (candidate.evaluation or {}).get("decision"):
+        return dg.SkipReason(f"candidate {candidate.id} is held for a manual decision")
+    preview = decide(
+        candidate.metrics, candidate.evaluation, registry.champion_id(), PromotionGates()
+    )
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
@@ -101,7 +141,7 @@ def promote_model(
                 },
                 tags={
                     "model_version_id": str(candidate.id),
-                    "expected_outcome": "promote" if preview.promote else "reject",
+                    "expected_outcome": preview.outcome,
                 },
             )
         ]

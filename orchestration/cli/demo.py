@@ -1,8 +1,10 @@
 """``trading-platform demo``: the whole cycle through Dagster on the embedded defaults (no
 keys, no network, no database server): ingest and featurize a window of sessions of the
-synthetic market, train and evaluate a candidate, let the ``promote_model`` sensor's logic
-promote it, replay the next, unseen session through the live engine against the Alpaca
-emulator, materialize the day's report, and print a summary."""
+synthetic market; train and evaluate a candidate with walk-forward validation; let the
+``promote_model`` sensor's gates decide (a candidate held as implausible is promoted by hand,
+with the reason on record; without a champion the live step is skipped); replay the next,
+unseen session through the live engine against the Alpaca emulator; materialize the day's
+report, and print a summary."""
 
 from __future__ import annotations
 
@@ -12,9 +14,7 @@ from typing import Any
 from rich.table import Table
 
 from orchestration.cli import jobs
-from orchestration.cli.errors import UserError
 from orchestration.cli.orphans import fail_orphaned_runs
-from orchestration.cli.views import model_report
 from trading_runtime.marketdata import calendar
 
 
@@ -43,17 +43,53 @@ def demo(platform: jobs.Platform, window_days: int) -> None:
     jobs.train(platform, window_days, days[-1])
     for outcome in jobs.promote_by_sensor(platform):
         console.print(f"    model {outcome['model_version_id']}: {outcome['action']}")
+        if outcome["action"] == "hold":
+            _promote_held_candidate(platform, outcome)
+    console.print(_model_summary(platform))
+    if _champion_id(platform) is None:
+        console.print(
+            "No champion: the live session is not run (the live loop refuses to start without "
+            "a promoted model). The gates' reasons are above.",
+            highlight=False,
+        )
+        return
     session = jobs.live_session(platform, {"session_date": str(replay_day)})
     jobs.daily_report(platform, replay_day)
     console.print(_summary(platform, session))
-    try:
-        console.print(model_report(platform.engine, None))
-    except UserError as error:
-        console.print(f"    {error}", highlight=False)
     console.print(
         "Open the UI: [bold]trading-platform dev[/] (make dev), then http://127.0.0.1:3000; "
         f"this session: [bold]trading-platform report {session['session_id']}[/]"
     )
+
+
+def _promote_held_candidate(platform: jobs.Platform, outcome: dict[str, Any]) -> None:
+    """The demo's market plants an edge on purpose, so its results are implausibly good and
+    the candidate is held for review; the demo then does what an operator would do after
+    reading the caveat: a manual promotion with the reason on record."""
+    reason = (
+        "demo on the synthetic market, whose planted edge is implausibly strong by design: "
+        + outcome["reason"]
+    )
+    platform.console.print(f"    held for review; promoting by hand: {reason}", highlight=False)
+    jobs.promote(platform, outcome["model_version_id"], reason, actor="make demo")
+
+
+def _champion_id(platform: jobs.Platform) -> int | None:
+    from trading_runtime.store.registry import ModelRegistry
+
+    return ModelRegistry(platform.engine).champion_id()
+
+
+def _model_summary(platform: jobs.Platform) -> Table:
+    from orchestration.model import candidate_summary
+    from trading_runtime.store.registry import ModelRegistry
+
+    table = Table(title="Newest model version", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    for title, text in candidate_summary(ModelRegistry(platform.engine)):
+        table.add_row(title, text)
+    return table
 
 
 def _summary(platform: jobs.Platform, session: dict[str, Any]) -> Table:

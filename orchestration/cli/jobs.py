@@ -194,7 +194,9 @@ def promote_by_sensor(platform: Platform) -> list[dict[str, Any]]:
     return outcomes
 
 
-def promote(platform: Platform, model_version_id: int, reason: str) -> None:
+def promote(
+    platform: Platform, model_version_id: int, reason: str, actor: str = "operator"
+) -> None:
     platform.engine  # noqa: B018 -- resolve the database before the run
     from trading_runtime.store.registry import ModelRegistry
 
@@ -207,7 +209,11 @@ def promote(platform: Platform, model_version_id: int, reason: str) -> None:
             **QUIET,
             "ops": {
                 "promote_manually": {
-                    "config": {"model_version_id": model_version_id, "reason": reason}
+                    "config": {
+                        "model_version_id": model_version_id,
+                        "reason": reason,
+                        "actor": actor,
+                    }
                 }
             },
         },

@@ -128,29 +128,19 @@ def session_report(engine: Engine, session_id: int) -> Table:
 
 
 def model_report(engine: Engine, model_version_id: int | None) -> Table:
+    """The champion (or ``model_version_id``): walk-forward results, gates, decision, audit."""
+    from orchestration.model import candidate_summary
     from trading_runtime.store.registry import ModelRegistry
 
     registry = ModelRegistry(engine)
     record = registry.champion() if model_version_id is None else registry.get(model_version_id)
     if record is None:
         raise UserError("no champion model yet", "train one: `trading-platform train`")
-    lineage = record.lineage
-    table = Table(title=f"Model {record.id} ({record.status.value})")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    table.add_row("trained on", f"{lineage.train_start} .. {lineage.train_end}")
-    table.add_row("tested on", f"{lineage.test_start} .. {lineage.test_end}")
-    evaluation = (record.evaluation or {}).get("candidate")
-    if evaluation:
-        c, b = evaluation["classification"], evaluation["backtest"]
-        table.add_row("log loss (prior)", f"{c['logloss']:.4f} ({c['baseline_logloss']:.4f})")
-        table.add_row("accuracy (majority)", f"{c['accuracy']:.3f} ({c['baseline_accuracy']:.3f})")
-        table.add_row("backtest return", f"{b['total_return']:+.2%}")
-        table.add_row("benchmark return", f"{b['benchmark_return']:+.2%}")
-        table.add_row("max drawdown", f"{b['max_drawdown']:.2%}")
-        table.add_row("orders", str(int(b["orders"])))
-    else:
-        table.add_row("evaluation", "not evaluated yet")
+    table = Table(title=f"Model {record.id} ({record.status.value})", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    for title, text in candidate_summary(registry, record.id):
+        table.add_row(title, text)
     for promotion in registry.promotions(record.id):
         table.add_row(f"{promotion.action} by {promotion.actor}", promotion.reason)
     return table

@@ -17,6 +17,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.support.models import register_champion
+from trading_runtime.store.db import create_engine_for, migrate
+from trading_runtime.store.registry import ModelRegistry
+
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 API_KEY = "PKZX7QW3VJ9TB2MLR4ND"
@@ -95,6 +99,15 @@ def test_a_demo_run_with_sentinel_secrets_leaks_none_of_them(
         EMBEDDED_POSTGRES_DIR=str(tmp_path / "unused-embedded"),
         PYTHONPATH=str(REPOSITORY_ROOT),
     )
+    # A champion before the demo starts, so the live step runs (and writes the ledger) even
+    # when the demo's own candidate, trained on this short window, does not pass the gates.
+    database_url = environment["DATABASE_URL"]
+    migrate(database_url)
+    engine = create_engine_for(database_url)
+    try:
+        register_champion(ModelRegistry(engine))
+    finally:
+        engine.dispose()
     started = time.time() - 1
     demo = subprocess.run(
         [

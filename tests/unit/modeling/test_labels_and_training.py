@@ -5,7 +5,6 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import log_loss as sklearn_log_loss
 
 from tests.support.builders import EARLY_CLOSE_DAY, FULL_DAY, day_bars
 from trading_runtime.domain import Direction
@@ -15,11 +14,11 @@ from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.synthetic import SyntheticMarket
 from trading_runtime.modeling.artifact import ModelIncompatibleError, TradingModel
 from trading_runtime.modeling.dataset import build_dataset
-from trading_runtime.modeling.evaluation import classification_metrics, log_loss
 from trading_runtime.modeling.labels import LabelSpec, classify, label_bars
 from trading_runtime.modeling.training import (
     InsufficientDataError,
     TrainingConfig,
+    fit_booster,
     split_days,
     train_model,
 )
@@ -66,15 +65,6 @@ def test_days_split_in_time_order_without_overlap() -> None:
         split_days(days[:8], validation_days=5, test_days=5)
 
 
-def test_log_loss_matches_sklearn() -> None:
-    rng = np.random.default_rng(1)
-    probabilities = rng.dirichlet(np.ones(3), size=200)
-    labels = rng.integers(0, 3, size=200)
-    assert log_loss(labels, probabilities) == pytest.approx(
-        sklearn_log_loss(labels, probabilities, labels=[0, 1, 2])
-    )
-
-
 @pytest.fixture(scope="module")
 def small_training():
     market = SyntheticMarket(11)
@@ -85,7 +75,7 @@ def small_training():
     dataset = build_dataset(features, labels)
     split = split_days(dataset.days, validation_days=2, test_days=2)
     result = train_model(
-        dataset, split, TrainingConfig(n_estimators=60, validation_days=2, test_days=2, nthread=1)
+        dataset, split, TrainingConfig(n_estimators=60, validation_days=2, nthread=1)
     )
     return dataset, result
 
@@ -114,17 +104,21 @@ def test_model_refuses_other_features(small_training) -> None:
         result.model.check_compatible(FeatureSpec(return_windows=(1, 5, 15, 30, 60)))
 
 
-def test_out_of_sample_metrics_report_the_baselines(small_training) -> None:
+def test_fitting_needs_either_early_stopping_rows_or_a_number_of_rounds(small_training) -> None:
     dataset, result = small_training
-    test = dataset.select_days(list(result.split.test))
-    priors = np.bincount(dataset.select_days(list(result.split.train)).labels, minlength=3) / len(
-        dataset.select_days(list(result.split.train))
-    )
-    metrics = classification_metrics(
-        test.labels, result.model.predict_proba(test.features), priors, 0.75
-    )
-    assert metrics["rows"] == len(test)
-    assert np.asarray(metrics["confusion_matrix"]).sum() == len(test)
-    assert metrics["baseline_logloss"] == pytest.approx(
-        log_loss(test.labels, np.tile(priors, (len(test), 1)))
-    )
+    train = dataset.select_days(list(result.split.train))
+    with pytest.raises(ValueError, match="either"):
+        fit_booster(train, None, TrainingConfig(nthread=1))
+    with pytest.raises(ValueError, match="at least one"):
+        fit_booster(train, None, TrainingConfig(nthread=1), rounds=0)
+    fixed = fit_booster(train, None, TrainingConfig(nthread=1), rounds=7)
+    assert fixed.rounds == 7 and fixed.validation_logloss is None
+    assert fixed.model.metadata.best_iteration == 6
+
+
+def test_training_refuses_too_few_rows(small_training) -> None:
+    dataset, result = small_training
+    tiny = dataset.select_days(list(result.split.train[:1]))
+    tiny = type(tiny)(tiny.features[:500], tiny.labels[:500], tiny.index[:500], tiny.feature_names)
+    with pytest.raises(InsufficientDataError, match="500 rows"):
+        fit_booster(tiny, None, TrainingConfig(nthread=1), rounds=3)
