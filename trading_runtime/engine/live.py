@@ -163,7 +163,7 @@ class LiveEngine:
         self._ledger = ledger
         self._pacer = pacer or NoPacing()
         self._spec = spec
-        self.features = StreamingFeatures(config.reference_symbol, spec)
+        self.features = StreamingFeatures(config.subscribed, config.reference_symbol, spec)
         self.stats = EngineStats()
         self.book: Book | None = None
         self.model: TradingModel | None = None
@@ -351,7 +351,7 @@ class LiveEngine:
                 pending, pending_minute = {bar.symbol: bar}, bar.timestamp
                 deadline = loop.time() + self.config.minute_grace_s
             elif bar.timestamp < pending_minute:
-                await self._process_minute(bar.timestamp, [bar])  # late bar: apply on its own
+                await self._amend(bar)
                 continue
             elif bar.symbol in pending:
                 await self._on_rejected_bar(bar, "duplicate bar")
@@ -374,7 +374,7 @@ class LiveEngine:
         assert self.book is not None
         await self._settle_immediate_orders()
         started = time.perf_counter()
-        rows = self.features.update(bars)
+        rows = self.features.close_minute(minute, bars)
         for bar, reason in rows.rejected:
             await self._on_rejected_bar(bar, reason)
         for bar in bars:
@@ -392,6 +392,12 @@ class LiveEngine:
         if self.stats.minutes_processed % self.config.reconcile_every_minutes == 0:
             await self._reconcile()
         await self._pacer.minute_done(minute)
+
+    async def _amend(self, bar: Bar) -> None:
+        """A bar of a minute already closed updates the features' state, no decision."""
+        reason = self.features.amend(bar)
+        if reason is not None:
+            await self._on_rejected_bar(bar, reason)
 
     async def _settle_immediate_orders(self) -> None:
         """Wait (at most ``order_settle_timeout_s``) for the outcome of IOC and market orders
