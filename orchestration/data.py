@@ -30,8 +30,10 @@ class IngestConfig(dg.Config):
 @dg.asset(
     partitions_def=TRADING_DAYS,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    # Requests are retried inside the step (stamina); a step that still fails (an outage
+    # longer than that) runs again later, fetching only the sessions still missing.
     retry_policy=dg.RetryPolicy(
-        max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+        max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
     ),
     group_name="market_data",
     kinds={"parquet"},

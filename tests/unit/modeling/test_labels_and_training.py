@@ -131,3 +131,19 @@ def test_out_of_sample_metrics_report_the_baselines(small_training) -> None:
     assert metrics["baseline_logloss"] == pytest.approx(
         log_loss(test.labels, np.tile(priors, (len(test), 1)))
     )
+
+
+def test_labels_use_the_grid_close_of_a_minute_without_a_bar() -> None:
+    bars = day_bars(FULL_DAY, ("AAPL",))
+    session = calendar.session(FULL_DAY)
+    aapl = bars[bars["symbol"] == "AAPL"]
+    start = pd.Timestamp(session.open) + pd.Timedelta(minutes=100)
+    target = start + pd.Timedelta(minutes=10)
+    silent = (aapl["timestamp"] > target - pd.Timedelta(minutes=4)) & (aapl["timestamp"] <= target)
+    sparse = bars.drop(index=aapl.index[silent.to_numpy()])
+    labels = label_bars(sparse, LabelSpec(horizon_minutes=10)).set_index(["symbol", "timestamp"])
+    kept = sparse[sparse["symbol"] == "AAPL"]
+    close_at = lambda t: kept.loc[kept["timestamp"] <= t, "close"].iloc[-1]  # noqa: E731
+    assert labels.loc[("AAPL", start), "fwd_ret"] == pytest.approx(
+        np.log(close_at(target) / close_at(start)), rel=1e-12
+    )
