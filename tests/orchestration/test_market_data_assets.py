@@ -55,7 +55,7 @@ class FlakySource:
 class FlakyMarketData(MarketDataResource):
     fail_on: str | None = None
     once: bool = False
-    drop: list[str] = []
+    drop: tuple[str, ...] = ()
 
     def bar_source(self) -> BarSource:
         day = dt.date.fromisoformat(self.fail_on) if self.fail_on else None
@@ -106,7 +106,7 @@ def test_a_failed_ingest_shows_the_stored_sessions_and_a_rerun_fetches_the_rest(
     stored = {partition_key(d) for d in DAYS[:3]}
     assert _materialized(instance, "historical_bars") == stored
     assert _materialized(instance, "feature_table") == set()
-    assert FETCHED == DAYS[:3]
+    assert DAYS[:3] == FETCHED
 
     rerun = _materialize(instance, lake_root, FlakyMarketData())
     assert rerun.success
@@ -126,7 +126,7 @@ def test_a_transient_failure_is_retried_and_the_retry_fetches_only_what_is_missi
 ) -> None:
     result = _materialize(instance, lake_root, FlakyMarketData(fail_on=str(DAYS[3]), once=True))
     assert result.success  # the step's RetryPolicy ran it again, no manual re-run
-    assert FAILURES == [DAYS[3]]
+    assert [DAYS[3]] == FAILURES
     assert FETCHED == DAYS
     assert _materialized(instance, "historical_bars") == {partition_key(d) for d in DAYS}
 
@@ -134,7 +134,7 @@ def test_a_transient_failure_is_retried_and_the_retry_fetches_only_what_is_missi
 def test_a_missing_symbol_is_excluded_from_the_features_without_failing_the_run(
     lake_root: str, instance: dg.DagsterInstance
 ) -> None:
-    result = _materialize(instance, lake_root, FlakyMarketData(drop=["NVDA"]))
+    result = _materialize(instance, lake_root, FlakyMarketData(drop=("NVDA",)))
     assert result.success
     coverage_check = next(
         c for c in result.get_asset_check_evaluations() if c.check_name == "bar_coverage"
@@ -150,7 +150,7 @@ def test_a_missing_symbol_is_excluded_from_the_features_without_failing_the_run(
 def test_the_run_fails_when_the_reference_symbol_is_missing(
     lake_root: str, instance: dg.DagsterInstance
 ) -> None:
-    result = _materialize(instance, lake_root, FlakyMarketData(drop=["SPY"]))
+    result = _materialize(instance, lake_root, FlakyMarketData(drop=("SPY",)))
     assert not result.success
     quality = next(c for c in result.get_asset_check_evaluations() if c.check_name == "bar_quality")
     assert not quality.passed

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -139,6 +139,19 @@ class SyntheticMarketParameters:
     split_every_days: int = 41
     split_ratios: tuple[int, ...] = (2, 3, 4)
     split_candidates: tuple[str, ...] = field(default=NASDAQ_100)
+
+    @classmethod
+    def dense(cls, **overrides: object) -> SyntheticMarketParameters:
+        """A bar in every regular-hours minute for every symbol and no halts (a liquid
+        consolidated feed): for protocol tests that count bars exactly."""
+        tiers = tuple(replace(t, missing=0.0) for t in DEFAULT_TIERS)
+        values: dict[str, object] = {
+            "tiers": tiers,
+            "reference_missing": 0.0,
+            "halt_probability": 0.0,
+            **overrides,
+        }
+        return cls(**values)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.predictability <= 1.0:

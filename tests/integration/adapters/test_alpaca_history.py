@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from tests.support.alpaca_standin import AlpacaStandIn
-from tests.support.emulator import endpoints, running_emulator
+from tests.support.emulator import dense_market, endpoints, running_emulator
 from trading_runtime.adapters.alpaca import AlpacaHistory
 from trading_runtime.adapters.alpaca.history import HistoryPolicy, RequestPacer
 from trading_runtime.adapters.alpaca.parsing import MalformedBarsResponseError
@@ -72,7 +72,10 @@ def test_bars_over_several_pages_equal_the_source_in_the_lake_schema() -> None:
             dt.datetime(2026, 2, 27, 23, 59, tzinfo=dt.UTC),
         )
     expected = pd.concat(
-        [MARKET.day_bars(day, ["MSFT"]) for day in (dt.date(2026, 2, 26), dt.date(2026, 2, 27))]
+        [
+            dense_market().day_bars(day, ["MSFT"])
+            for day in (dt.date(2026, 2, 26), dt.date(2026, 2, 27))
+        ]
     ).reset_index(drop=True)
     assert list(frame.columns) == BAR_SCHEMA.names
     pa.Table.from_pandas(frame, schema=BAR_SCHEMA, preserve_index=False)  # the lake takes it
