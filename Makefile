@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo dev test test-online bench lint db-stop clean
+.PHONY: install demo dev test test-online test-agreement bench lint db-stop clean browser
 
 install: $(STAMP)
 
@@ -17,17 +17,31 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
+PORT ?= 3000
+
 demo: install
-	$(BIN)/python -m orchestration.cli demo
+	$(BIN)/trading-platform demo
 
 dev: install
-	$(BIN)/python -m orchestration.cli dev
+	$(BIN)/trading-platform dev --port $(PORT)
 
-test: install lint
+# Debian's headless Chromium for the browser test (playwright's own download needs a network
+# we do not have); skipped with a message where it cannot be installed.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "chromium could not be installed: the browser test will be skipped"; \
+	  else echo "no chromium and no root apt-get: the browser test will be skipped"; fi; }
+
+test: install lint browser
 	$(BIN)/python -m pytest -q
 
 test-online: install
 	$(BIN)/python -m pytest -q tests/online
+
+test-agreement: install
+	$(BIN)/python -m pytest -q -m agreement_long tests/integration/engine/test_backtest_agreement.py tests/integration/sim/test_venue_agreement.py
 
 bench: install
 	$(BIN)/python -m benchmarks
@@ -38,7 +52,7 @@ lint: install
 	$(BIN)/mypy trading_runtime orchestration
 
 db-stop: install
-	$(BIN)/python -m trading_runtime.store stop-embedded
+	$(BIN)/trading-platform db stop
 
 clean:
 	rm -rf .data $(VENV)

@@ -38,8 +38,21 @@ class IngestConfig(dg.Config):
     group_name="market_data",
     kinds={"parquet"},
     check_specs=[
-        dg.AssetCheckSpec("bar_quality", asset="historical_bars", blocking=True),
-        dg.AssetCheckSpec("bar_coverage", asset="historical_bars"),
+        dg.AssetCheckSpec(
+            "bar_quality",
+            asset="historical_bars",
+            blocking=True,
+            description="Reads the stored files: every stored bar sound, in regular hours and "
+            "unique; every requested symbol in the coverage record; at most 1 % of fetched bars "
+            "rejected; the reference symbol and most of the universe present. Blocks "
+            "feature_table when it fails.",
+        ),
+        dg.AssetCheckSpec(
+            "bar_coverage",
+            asset="historical_bars",
+            description="Warns when a symbol-day has coverage below COVERAGE_WARN_BELOW (those "
+            "below COVERAGE_EXCLUDE_BELOW are left out of the features, with the reason).",
+        ),
     ],
     description="Regular-hours one-minute bars of the universe, one Parquet file per session "
     "with its provenance (source, feed, adjustment=raw, splits) and a coverage record per "
@@ -177,8 +190,20 @@ def _coverage_table(flagged: pd.DataFrame) -> str:
     group_name="features",
     kinds={"parquet"},
     check_specs=[
-        dg.AssetCheckSpec("feature_parity", asset="feature_table", blocking=True),
-        dg.AssetCheckSpec("no_lookahead", asset="feature_table", blocking=True),
+        dg.AssetCheckSpec(
+            "feature_parity",
+            asset="feature_table",
+            blocking=True,
+            description="Train/serve parity: a stored session replayed through the streaming "
+            "(live) feature code equals the batch features. Blocks training when it fails.",
+        ),
+        dg.AssetCheckSpec(
+            "no_lookahead",
+            asset="feature_table",
+            blocking=True,
+            description="No look-ahead: features are unchanged when the bars after each "
+            "minute are removed. Blocks training when it fails.",
+        ),
     ],
     description=f"Batch features per session on the minute grid (spec {FEATURE_SPEC.hash}); "
     "symbol-days excluded by their coverage record are left out; the live loop computes the "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration import data, model, promotion, schedules, trading
+from orchestration import automation, data, model, promotion, schedules, trading
 from orchestration.resources import (
     AlpacaMarketData,
     DatabaseResource,
@@ -27,6 +27,7 @@ def market_data_for(settings: Settings) -> MarketDataResource:
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
+    live_trading = trading.live_trading_job(settings)
     return dg.Definitions(
         assets=[
             data.historical_bars,
@@ -34,6 +35,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             model.model_candidate,
             model.model_evaluation,
             trading.live_session_report,
+            automation.TRADING_LEDGER,
         ],
         jobs=[
             schedules.ingest_job,
@@ -42,11 +44,15 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             promotion.promote_model_job,
             promotion.manual_promotion,
             promotion.rollback_model,
-            trading.live_trading,
+            live_trading,
             trading.report_job,
         ],
-        sensors=[promotion.promote_model, trading.report_after_session],
-        schedules=[schedules.retrain_after_close],
+        sensors=[
+            promotion.promote_model,
+            trading.report_after_session(live_trading),
+            *automation.session_alert_sensors(live_trading),
+        ],
+        schedules=[schedules.retrain_after_close, automation.live_trading_at_open(live_trading)],
         resources={
             "lake": LakeResource(data_root=settings.data_root),
             "market_data": market_data_for(settings),

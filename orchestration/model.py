@@ -92,7 +92,15 @@ def model_candidate(
     deps=[model_candidate],
     group_name="model",
     kinds={"postgres"},
-    check_specs=[dg.AssetCheckSpec("evaluation_sanity", asset="model_evaluation")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "evaluation_sanity",
+            asset="model_evaluation",
+            description="The evaluation is internally consistent: metrics are numbers, "
+            "accuracy is in [0, 1], the confusion matrix adds up to the test rows, and the "
+            "backtest produced an equity curve. A failure stops automatic promotion.",
+        )
+    ],
     description="Out-of-sample log loss, accuracy and confusion matrix against prior baselines, "
     "and a backtest through the live strategy and risk code with the shared fill model, against "
     "buy-and-hold of the reference symbol. The champion is evaluated on the same days.",

@@ -106,9 +106,10 @@ class DatabaseResource(dg.ConfigurableResource):
         return ModelRegistry(self.engine())
 
     def ledger(self) -> Any:
-        from trading_runtime.store.ledger import LedgerRepository
+        """Reads of the trading ledger (reports)."""
+        from trading_runtime.store.reads import LedgerReader
 
-        return LedgerRepository(self.engine())
+        return LedgerReader(self.engine())
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._engine is not None:

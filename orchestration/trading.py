@@ -14,9 +14,10 @@ from typing import Any
 
 import dagster as dg
 
+from orchestration.launchpad import LiveTradingConfig, launchpad_mapping
 from orchestration.partitions import TRADING_DAYS, partition_day
 from orchestration.resources import DatabaseResource
-from trading_runtime.config import load_settings
+from trading_runtime.config import Settings, load_settings
 from trading_runtime.engine.runner import (
     SessionFailed,
     SessionInterrupted,
@@ -26,42 +27,11 @@ from trading_runtime.engine.runner import (
 )
 from trading_runtime.reporting import daily_report_metrics
 
+LIVE_TRADING_JOB = "live_trading"
 LIVE_TRADING_TAG = "platform/live-trading"
 TRADING_DAY_TAG = "platform/trading-day"
 MODE_TAG = "platform/mode"
 MAX_RUNTIME_S = 9 * 3600
-
-
-class LiveTradingConfig(dg.Config):
-    """Launchpad settings; anything left empty comes from the environment (see README)."""
-
-    mode: str | None = None  # sim | paper | live (live also needs LIVE_TRADING_CONFIRMATION)
-    session_date: str | None = None  # sim: the session to replay; default the last completed
-    symbols: list[str] | None = None
-    buy_probability_threshold: float | None = None
-    sell_probability_threshold: float | None = None
-    max_buys_per_symbol_per_day: int | None = None
-    max_position_fraction: float | None = None
-    daily_loss_limit_fraction: float | None = None
-    flatten_at_close: bool | None = None
-    cancel_open_orders_on_stop: bool | None = None
-    replay_speed: float | None = None  # sim: session minutes per second; 0 = lockstep
-    minute_grace_s: float = 2.0
-
-    def overrides(self) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            "TRADING_MODE": self.mode,
-            "SYMBOLS": ",".join(self.symbols) if self.symbols else None,
-            "BUY_PROBABILITY_THRESHOLD": self.buy_probability_threshold,
-            "SELL_PROBABILITY_THRESHOLD": self.sell_probability_threshold,
-            "MAX_BUYS_PER_SYMBOL_PER_DAY": self.max_buys_per_symbol_per_day,
-            "MAX_POSITION_FRACTION": self.max_position_fraction,
-            "DAILY_LOSS_LIMIT_FRACTION": self.daily_loss_limit_fraction,
-            "FLATTEN_AT_CLOSE": self.flatten_at_close,
-            "CANCEL_OPEN_ORDERS_ON_STOP": self.cancel_open_orders_on_stop,
-            "SIM_REPLAY_SPEED": self.replay_speed,
-        }
-        return {key: value for key, value in values.items() if value is not None}
 
 
 @dg.op(
@@ -70,8 +40,7 @@ class LiveTradingConfig(dg.Config):
 )
 def trade_session(context: dg.OpExecutionContext, config: LiveTradingConfig) -> dict[str, Any]:
     settings = load_settings(**config.overrides())
-    requested = dt.date.fromisoformat(config.session_date) if config.session_date else None
-    day = resolve_trading_day(settings.mode, requested, dt.datetime.now(dt.UTC))
+    day = resolve_trading_day(settings.mode, config.requested_day(), dt.datetime.now(dt.UTC))
     context.instance.add_run_tags(
         context.run_id, {TRADING_DAY_TAG: day.isoformat(), MODE_TAG: settings.mode.value}
     )
@@ -100,7 +69,7 @@ def trade_session(context: dg.OpExecutionContext, config: LiveTradingConfig) -> 
             "session_id": outcome.session_id,
             "trading_day": str(outcome.trading_day),
             "mode": outcome.mode.value,
-            "status": report.status,
+            "status": report.status.value,
             "model_version_id": report.model_version_id,
             "starting_equity": float(report.starting_equity),
             "ending_equity": float(report.ending_equity),
@@ -118,14 +87,21 @@ def trade_session(context: dg.OpExecutionContext, config: LiveTradingConfig) -> 
     }
 
 
-@dg.job(
-    executor_def=dg.in_process_executor,
-    tags={LIVE_TRADING_TAG: "true", "dagster/max_runtime": str(MAX_RUNTIME_S)},
-    description="The live trading loop for one session (sim by default; paper with keys; "
-    "live with the explicit confirmation). Launch it from the Launchpad.",
-)
-def live_trading() -> None:
-    trade_session()
+def live_trading_job(settings: Settings) -> dg.JobDefinition:
+    """The ``live_trading`` job; its Launchpad defaults to ``settings`` (see ``launchpad``)."""
+
+    @dg.job(
+        name=LIVE_TRADING_JOB,
+        config=launchpad_mapping(settings),
+        executor_def=dg.in_process_executor,
+        tags={LIVE_TRADING_TAG: "true", "dagster/max_runtime": str(MAX_RUNTIME_S)},
+        description="The live trading loop for one session (sim by default; paper with keys; "
+        "live with the explicit confirmation). Launch it from the Launchpad.",
+    )
+    def live_trading() -> None:
+        trade_session()
+
+    return live_trading
 
 
 @dg.asset(
@@ -164,18 +140,24 @@ report_job = dg.define_asset_job(
 )
 
 
-@dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[live_trading],
-    request_job=report_job,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Materializes the day's live_session_report after each live session.",
-)
-def report_after_session(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
-    run = context.dagster_run
-    day = run.tags.get(TRADING_DAY_TAG)
-    if day is None:
-        return dg.SkipReason(f"run {run.run_id} has no {TRADING_DAY_TAG} tag")
-    if not TRADING_DAYS.has_partition_key(day):
-        return dg.SkipReason(f"{day} has no report partition")
-    return dg.RunRequest(run_key=f"report-{run.run_id}", partition_key=day)
+def report_after_session(live_trading: dg.JobDefinition) -> dg.SensorDefinition:
+    """Materializes the day's ``live_session_report`` after each successful session."""
+
+    @dg.run_status_sensor(
+        name="report_after_session",
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        monitored_jobs=[live_trading],
+        request_job=report_job,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Materializes the day's live_session_report after each live session.",
+    )
+    def sensor(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
+        run = context.dagster_run
+        day = run.tags.get(TRADING_DAY_TAG)
+        if day is None:
+            return dg.SkipReason(f"run {run.run_id} has no {TRADING_DAY_TAG} tag")
+        if not TRADING_DAYS.has_partition_key(day):
+            return dg.SkipReason(f"{day} has no report partition")
+        return dg.RunRequest(run_key=f"report-{run.run_id}", partition_key=day)
+
+    return sensor

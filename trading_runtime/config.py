@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from trading_runtime.domain.enums import TradingMode
@@ -49,6 +49,8 @@ class Settings(BaseSettings):
         extra="forbid",
         case_sensitive=False,
         populate_by_name=True,
+        # Model-level errors would otherwise print the whole input, secrets included.
+        hide_input_in_errors=True,
     )
 
     # --- storage -------------------------------------------------------------------------
@@ -241,10 +243,22 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read settings from the environment; ``overrides`` use the environment key names."""
+    """Read settings from the environment; ``overrides`` use the environment key names.
+
+    Raises :class:`ConfigurationError` whose message names the keys at fault and says why,
+    never with the values given (a secret may be among them).
+    """
     try:
         return Settings(**overrides)
-    except ConfigurationError:
-        raise
-    except ValueError as error:  # pydantic.ValidationError is a ValueError
-        raise ConfigurationError(str(error)) from error
+    except ValidationError as error:
+        raise ConfigurationError(describe_settings_error(error)) from None
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """One line per problem, ``KEY: why``, built without any input value."""
+    lines = []
+    for problem in error.errors(include_url=False, include_input=False, include_context=False):
+        where = ".".join(str(part) for part in problem["loc"])
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}: {message}" if where else message)
+    return "invalid settings: " + "; ".join(lines)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from trading_runtime.domain.enums import OrderSide
-from trading_runtime.store.ledger import DailyReport, activity_from_fills
+from trading_runtime.store.read_models import DailyReport, activity_from_fills
 
 _ZERO = Decimal(0)
 
@@ -23,9 +23,9 @@ def session_metrics(report: DailyReport, session_id: int) -> dict[str, Any]:
     order_ids = {o.client_order_id for o in orders}
     activity = activity_from_fills(fills)
     filled_orders = sum(1 for o in orders if o.filled_qty > 0)
-    start = (session.summary or {}).get("starting_equity") or session.starting_equity
+    start = session.starting_equity
     equity_pnl = (
-        session.ending_equity - Decimal(str(start))
+        session.ending_equity - start
         if start is not None and session.ending_equity is not None
         else None
     )
@@ -37,7 +37,7 @@ def session_metrics(report: DailyReport, session_id: int) -> dict[str, Any]:
     return {
         "session_id": session.id,
         "mode": session.mode.value,
-        "status": session.status,
+        "status": session.status.value,
         "starting_equity": float(start) if start is not None else None,
         "ending_equity": float(session.ending_equity)
         if session.ending_equity is not None

@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 from orchestration.definitions import build_definitions, defs
 from orchestration.partitions import TRADING_DAYS, trading_day_partitions
 from orchestration.schedules import retrain_after_close
-from orchestration.trading import LIVE_TRADING_TAG, live_trading
+from orchestration.trading import LIVE_TRADING_TAG
 from trading_runtime.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +28,7 @@ def test_definitions_load_and_validate() -> None:
         "model_candidate",
         "model_evaluation",
         "live_session_report",
+        "trading_ledger",
     }
 
 
@@ -37,6 +38,7 @@ def test_the_code_location_loads_like_the_ui_loads_it() -> None:
 
 
 def test_live_trading_runs_alone_in_process_with_a_runtime_limit() -> None:
+    live_trading = defs.resolve_job_def("live_trading")
     assert live_trading.tags[LIVE_TRADING_TAG] == "true"
     assert int(live_trading.tags["dagster/max_runtime"]) > 6.5 * 3600
     assert live_trading.executor_def.name == "in_process"
@@ -81,3 +83,25 @@ def test_retraining_skips_holidays_and_targets_the_day_that_closed() -> None:
     assert isinstance(request, dg.RunRequest)
     assert request.partition_key == "2026-11-27"
     assert request.run_config["ops"]["model_candidate"]["config"]["end_date"] == "2026-11-27"
+
+
+def test_the_automation_page_lists_the_session_schedule_and_alert_sensors() -> None:
+    schedule = defs.resolve_schedule_def("live_trading_at_open")
+    assert schedule.default_status is dg.DefaultScheduleStatus.STOPPED  # it trades
+    assert schedule.job_name == "live_trading"
+    assert schedule.execution_timezone == "America/New_York"
+    sensors = {
+        name: defs.resolve_sensor_def(name)
+        for name in ("live_session_failed", "live_session_interrupted")
+    }
+    for sensor in sensors.values():
+        assert sensor.default_status is dg.DefaultSensorStatus.RUNNING
+        assert sensor.description
+
+
+def test_every_asset_check_says_what_it_checks() -> None:
+    specs = list(defs.resolve_asset_graph().asset_check_keys)
+    assert len(specs) == 4
+    for key in specs:
+        spec = defs.resolve_asset_graph().get_check_spec(key)
+        assert spec.description, key

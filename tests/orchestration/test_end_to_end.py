@@ -81,13 +81,7 @@ def test_assets_promotion_and_a_live_session_end_to_end(
 
     live = defs.resolve_job_def("live_trading").execute_in_process(
         instance=dagster_instance,
-        run_config={
-            "ops": {
-                "trade_session": {
-                    "config": {"session_date": str(REPLAY_DAY), "buy_probability_threshold": 0.55}
-                }
-            }
-        },
+        run_config={"session_date": str(REPLAY_DAY), "buy_probability_threshold": 0.55},
     )
     assert live.success
     outcome = live.output_for_node("trade_session")

@@ -33,9 +33,7 @@ def test_terminating_the_run_stops_the_session_cleanly(
     (home / "dagster.yaml").write_text(
         f"storage:\n  postgres:\n    postgres_url: '{url}'\ntelemetry:\n  enabled: false\n"
     )
-    (tmp_path / "run.yaml").write_text(
-        "ops:\n  trade_session:\n    config:\n      session_date: '2026-11-25'\n      replay_speed: 30\n"
-    )
+    (tmp_path / "run.yaml").write_text("session_date: '2026-11-25'\nreplay_speed: 30\n")
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     dagster = str(Path(sys.executable).parent / "dagster")
     process = subprocess.Popen(

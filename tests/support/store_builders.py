@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine
 
 from trading_runtime.domain import (
     AccountSnapshot,
@@ -24,6 +27,7 @@ from trading_runtime.domain import (
     TradeEventType,
     TradingMode,
 )
+from trading_runtime.store.sessions import SessionIdentity, SessionLeases
 
 DAY = dt.date(2026, 11, 25)
 OPEN = dt.datetime(2026, 11, 25, 14, 30, tzinfo=dt.UTC)
@@ -179,11 +183,16 @@ def session_key() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
 
 
-def start_session_kwargs(**overrides: object) -> dict[str, object]:
-    values: dict[str, object] = {
+def identity(
+    account_id: str | None = None, day: dt.date = DAY, mode: TradingMode = TradingMode.SIM
+) -> SessionIdentity:
+    """A session identity; a fresh account each call unless ``account_id`` is given."""
+    return SessionIdentity(account_id or f"acct-{uuid.uuid4().hex[:8]}", day, mode)
+
+
+def start_session_kwargs(**overrides: object) -> dict[str, Any]:
+    values: dict[str, Any] = {
         "session_key": session_key(),
-        "mode": TradingMode.SIM,
-        "trading_day": DAY,
         "started_at": OPEN,
         "symbols": ["AAPL", "MSFT"],
         "config": {"buy_probability_threshold": 0.75},
@@ -191,3 +200,13 @@ def start_session_kwargs(**overrides: object) -> dict[str, object]:
     }
     values.update(overrides)
     return values
+
+
+def open_session(
+    engine: Engine, who: SessionIdentity | None = None, owner: str = "test", **overrides: object
+) -> int:
+    """Acquire a lease on ``who`` (default: a fresh account on ``DAY``, sim), open a session
+    under it and return the session id. The lease is left held."""
+    leases = SessionLeases(engine)
+    lease = leases.acquire(who or identity(), owner)
+    return leases.start_session(lease, **start_session_kwargs(**overrides))

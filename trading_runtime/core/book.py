@@ -3,7 +3,9 @@ order events. The engine feeds it broker events; the backtester feeds it simulat
 
 Invariants: a fill (by ``execution_id``) is applied once; cash moves by
 ``-signed_qty * price - fee``; a position's average entry price changes only on buys;
-buying power tracks the last broker figure plus the cash moved since.
+buying power tracks the last broker figure plus the cash moved since. Day trades are
+counted from the day's fills and the overnight positions by
+:func:`~trading_runtime.risk.day_trades.count_day_trades`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from decimal import Decimal
 from trading_runtime.domain.enums import OrderSide
 from trading_runtime.domain.orders import Fill, OrderIntent, OrderSnapshot, OrderUpdated
 from trading_runtime.domain.portfolio import AccountSnapshot, PortfolioState, Position
+from trading_runtime.risk.day_trades import count_day_trades
 
 _ZERO = Decimal(0)
 
@@ -44,11 +47,14 @@ class Book:
         self.working: dict[str, WorkingOrder] = {}
         self.buys_today: dict[str, int] = {}
         self.last_prices: dict[str, Decimal] = {}
-        self.day_trades: list[dt.date] = []
+        # Day trades of earlier days (one date each); today's are counted from its fills.
+        self.earlier_day_trades: list[dt.date] = []
+        self.fills_today: dict[str, list[tuple[OrderSide, Decimal]]] = {}
+        self.overnight_qty = {symbol: p.qty for symbol, p in self.positions.items()}
+        self.trading_day: dt.date | None = None
         self.fees_paid = _ZERO
         self.realized_pnl = _ZERO
         self._seen_executions: set[str] = set()
-        self._day_trade_orders: set[str] = set()
         self.day_start_equity = day_start_equity if day_start_equity is not None else self.equity
 
     # --- prices and valuation ---------------------------------------------------------------
@@ -69,6 +75,18 @@ class Book:
     @property
     def buying_power(self) -> Decimal:
         return self._synced_buying_power + (self.cash - self._synced_cash)
+
+    @property
+    def day_trades(self) -> list[dt.date]:
+        """One date per day trade: earlier days', then today's (when the day is known)."""
+        today = self.trading_day
+        if today is None:
+            return list(self.earlier_day_trades)
+        count = sum(
+            count_day_trades(fills, self.overnight_qty.get(symbol, _ZERO))
+            for symbol, fills in self.fills_today.items()
+        )
+        return [*self.earlier_day_trades, *[today] * count]
 
     @property
     def reserved_buying_power(self) -> Decimal:
@@ -98,6 +116,8 @@ class Book:
             reserved_buying_power=self.reserved_buying_power,
             day_start_equity=self.day_start_equity,
             day_trades=tuple(self.day_trades),
+            fills_today={symbol: tuple(fills) for symbol, fills in self.fills_today.items()},
+            overnight_qty=dict(self.overnight_qty),
         )
 
     # --- order lifecycle ------------------------------------------------------------------
@@ -147,6 +167,9 @@ class Book:
         if fill.execution_id in self._seen_executions:
             return False
         self._seen_executions.add(fill.execution_id)
+        if trading_day is not None:
+            self.trading_day = trading_day
+        self.fills_today.setdefault(fill.symbol, []).append((fill.side, fill.qty))
         self.cash -= fill.signed_qty * fill.price + fill.fee
         self.fees_paid += fill.fee
         self.last_prices.setdefault(fill.symbol, fill.price)
@@ -164,15 +187,6 @@ class Book:
                 self.positions.pop(fill.symbol, None)
             else:
                 self.positions[fill.symbol] = Position(fill.symbol, new_qty, entry)
-            bought_today = self.buys_today.get(fill.symbol, 0) > 0
-            if (
-                trading_day is not None
-                and bought_today
-                and fill.client_order_id not in self._day_trade_orders
-            ):
-                # One day trade per closing order, however many executions it takes.
-                self._day_trade_orders.add(fill.client_order_id)
-                self.day_trades.append(trading_day)
         return True
 
     # --- reconciliation -----------------------------------------------------------------------
@@ -194,5 +208,9 @@ class Book:
         return differences
 
     def new_day(self, day_start_equity: Decimal | None = None) -> None:
+        self.earlier_day_trades = self.day_trades
+        self.fills_today.clear()
+        self.overnight_qty = {symbol: p.qty for symbol, p in self.positions.items()}
+        self.trading_day = None
         self.buys_today.clear()
         self.day_start_equity = day_start_equity if day_start_equity is not None else self.equity

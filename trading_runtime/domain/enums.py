@@ -11,6 +11,21 @@ class TradingMode(StrEnum):
     LIVE = "live"
 
 
+class SessionStatus(StrEnum):
+    """Lifecycle of a trading session in the ledger.
+
+    ``running`` while an engine holds the session's lease; ``completed`` when it traded to
+    the close (or its end of data); ``interrupted`` when it was stopped early (a signal, an
+    operator, or a lease that expired with the session still running); ``failed`` when an
+    error stopped it.
+    """
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
 class OrderSide(StrEnum):
     BUY = "buy"
     SELL = "sell"
@@ -43,6 +58,7 @@ class OrderStatus(StrEnum):
     EXPIRED = "expired"
     REJECTED = "rejected"
     PENDING_CANCEL = "pending_cancel"
+    REPLACED = "replaced"
 
     @property
     def is_terminal(self) -> bool:
@@ -50,7 +66,13 @@ class OrderStatus(StrEnum):
 
 
 _TERMINAL_STATUSES = frozenset(
-    {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED}
+    {
+        OrderStatus.FILLED,
+        OrderStatus.CANCELED,
+        OrderStatus.EXPIRED,
+        OrderStatus.REJECTED,
+        OrderStatus.REPLACED,
+    }
 )
 
 

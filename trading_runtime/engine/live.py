@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -40,7 +40,7 @@ from trading_runtime.core.book import Book
 from trading_runtime.core.minute import DecisionConfig, build_predictions, decide_minute
 from trading_runtime.domain.bars import Bar
 from trading_runtime.domain.decisions import Decision
-from trading_runtime.domain.enums import Action, OrderSide, OrderType, TimeInForce
+from trading_runtime.domain.enums import Action, OrderSide, OrderType, SessionStatus, TimeInForce
 from trading_runtime.domain.errors import OrderRejectedError, TransientBrokerError
 from trading_runtime.domain.orders import OrderIntent, OrderRejected, OrderUpdated
 from trading_runtime.domain.portfolio import AccountSnapshot, Position
@@ -59,6 +59,15 @@ from trading_runtime.features.spec import FEATURE_SPEC, FeatureSpec
 from trading_runtime.features.streaming import StreamingFeatures
 from trading_runtime.marketdata import calendar
 from trading_runtime.modeling.artifact import TradingModel
+from trading_runtime.store.operations import (
+    RecordAccount,
+    RecordDecisions,
+    RecordEngineEvent,
+    RecordOrderRejected,
+    RecordOrderSubmitted,
+    RecordOrderUpdate,
+    RecordPositions,
+)
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -118,9 +127,6 @@ class EngineStats:
             data["minute_latency_p50_ms"] = float(np.percentile(latencies, 50))
             data["minute_latency_p99_ms"] = float(np.percentile(latencies, 99))
         return data
-
-
-SessionStatus = Literal["completed", "interrupted", "failed"]
 
 
 @dataclass(frozen=True)
@@ -197,18 +203,18 @@ class LiveEngine:
         self._queue.put_nowait(_STOP)
 
     async def run(self) -> EngineReport:
-        status: SessionStatus = "completed"
+        status = SessionStatus.COMPLETED
         reason = "session closed"
         try:
             await self._start()
             reason = await self._process_minutes()
             if self._stop_reason is not None and reason == self._stop_reason:
-                status = "interrupted"
+                status = SessionStatus.INTERRUPTED
         except asyncio.CancelledError:
-            status, reason = "interrupted", "cancelled"
+            status, reason = SessionStatus.INTERRUPTED, "cancelled"
             raise
         except Exception as error:
-            status, reason = "failed", f"{type(error).__name__}: {error}"
+            status, reason = SessionStatus.FAILED, f"{type(error).__name__}: {error}"
             logger.exception("live session failed")
             raise
         finally:
@@ -304,7 +310,7 @@ class LiveEngine:
                 self._immediate_settled.set()
         if not self.book.working:
             self._orders_settled.set()
-        self._ledger.order_update(update, model_version_id)
+        self._ledger.submit(RecordOrderUpdate(self._ledger.session_id, update, model_version_id))
 
     # --- the minute loop ------------------------------------------------------------------
     async def _process_minutes(self) -> str:
@@ -384,7 +390,7 @@ class LiveEngine:
         self.stats.minutes_processed += 1
         self.stats.decisions += len(decisions)
         if decisions:
-            self._ledger.decisions(decisions)
+            self._ledger.submit(RecordDecisions(self._ledger.session_id, tuple(decisions)))
         intents = [d.intent for d in decisions if d.intent is not None]
         if intents:
             await asyncio.gather(*(self._submit(intent, minute) for intent in intents))
@@ -449,7 +455,9 @@ class LiveEngine:
         if intent.time_in_force is TimeInForce.IOC or intent.order_type is OrderType.MARKET:
             self._immediate.add(intent.client_order_id)
         self.book.on_submitted(intent, model_version_id)
-        self._ledger.order_submitted(intent, None, model_version_id, minute)
+        self._ledger.submit(
+            RecordOrderSubmitted(self._ledger.session_id, intent, None, model_version_id, minute)
+        )
         if intent.side is OrderSide.BUY:
             self.stats.buys += 1
         else:
@@ -460,21 +468,29 @@ class LiveEngine:
             self.stats.orders_rejected += 1
             self._release(intent)
             rejection = OrderRejected(intent, error.code, error.message, minute)
-            self._ledger.order_rejected(rejection, model_version_id)
+            self._ledger.submit(
+                RecordOrderRejected(self._ledger.session_id, rejection, model_version_id)
+            )
             logger.warning("order %s rejected: %s", intent.client_order_id, error.message)
             return
         except TransientBrokerError as error:
             self.stats.orders_failed += 1
             self._release(intent)
             rejection = OrderRejected(intent, None, f"not submitted: {error}", minute)
-            self._ledger.order_rejected(rejection, model_version_id)
+            self._ledger.submit(
+                RecordOrderRejected(self._ledger.session_id, rejection, model_version_id)
+            )
             self._event(
                 "order_submit_failed",
                 {"client_order_id": intent.client_order_id, "error": str(error)},
             )
             return
         self.stats.orders_submitted += 1
-        self._ledger.order_submitted(intent, snapshot, model_version_id, minute)
+        self._ledger.submit(
+            RecordOrderSubmitted(
+                self._ledger.session_id, intent, snapshot, model_version_id, minute
+            )
+        )
 
     def _release(self, intent: OrderIntent) -> None:
         """A submission that placed nothing: free the book and stop waiting for it."""
@@ -509,7 +525,11 @@ class LiveEngine:
                 return
             logger.error("final reconciliation failed: %s", error)
             self._event("final_reconciliation_failed", {"error": str(error)})
-            self._ledger.positions(self._with_flat(self.book.positions), "ledger", when)
+            self._ledger.submit(
+                RecordPositions(
+                    self._ledger.session_id, self._with_flat(self.book.positions), "ledger", when
+                )
+            )
             return
         if self.book.working and not final:
             return  # an order started while we were asking
@@ -529,8 +549,9 @@ class LiveEngine:
     def _record_snapshot(
         self, account: AccountSnapshot, positions: dict[str, Position], when: dt.datetime
     ) -> None:
-        self._ledger.account(replace(account, timestamp=when))
-        self._ledger.positions(self._with_flat(positions), "broker", when)
+        session_id = self._ledger.session_id
+        self._ledger.submit(RecordAccount(session_id, replace(account, timestamp=when)))
+        self._ledger.submit(RecordPositions(session_id, self._with_flat(positions), "broker", when))
 
     def _with_flat(self, positions: dict[str, Position]) -> dict[str, Position]:
         """Every traded symbol, flat ones at zero, so a snapshot also says what is not held."""
@@ -538,7 +559,7 @@ class LiveEngine:
         return {**flat, **positions}
 
     # --- shutdown -------------------------------------------------------------------------
-    async def _shutdown(self, status: str, reason: str) -> None:
+    async def _shutdown(self, status: SessionStatus, reason: str) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -593,7 +614,7 @@ class LiveEngine:
         return self._started_at or dt.datetime.now(dt.UTC)
 
     def _event(self, kind: str, detail: dict[str, Any]) -> None:
-        self._ledger.engine_event(kind, detail, self._now())
+        self._ledger.submit(RecordEngineEvent(self._ledger.session_id, kind, detail, self._now()))
 
     def _spawn(self, coroutine: Any, name: str) -> None:
         task = asyncio.create_task(coroutine, name=name)

@@ -1,21 +1,22 @@
 """What the engine needs from the outside world, as protocols.
 
-Adapters implement them for Alpaca (``adapters.alpaca``), the store for the ledger and the
-registry, and tests implement them with small fakes. Broker and model-source methods are
+Adapters implement them for Alpaca (``adapters.alpaca``), the store for the ledger (whose
+operation records the engine builds and submits) and the registry, and tests implement them
+with small fakes. Broker and model-source methods are
 synchronous (alpaca-py and SQLAlchemy are): the engine calls them in worker threads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from trading_runtime.domain.bars import Bar
-from trading_runtime.domain.decisions import Decision
-from trading_runtime.domain.orders import OrderIntent, OrderRejected, OrderSnapshot, OrderUpdated
+from trading_runtime.domain.orders import OrderIntent, OrderSnapshot, OrderUpdated
 from trading_runtime.domain.portfolio import AccountSnapshot, Position
 from trading_runtime.modeling.artifact import TradingModel
+from trading_runtime.store.operations import LedgerOperation
 
 BarHandler = Callable[[Bar], Awaitable[None]]
 RejectedBarHandler = Callable[[Any, str], Awaitable[None]]
@@ -61,22 +62,9 @@ class NoPacing:
 
 
 class LedgerSink(Protocol):
-    """Non-blocking ledger writes (queued, retried, spooled by the store's writer)."""
+    """Where the engine's ledger writes go (the store's ``SessionLedger``): operations of the
+    session ``session_id``, queued, retried and spooled by the store's writer; never blocks."""
 
-    def decisions(self, decisions: Sequence[Decision]) -> None: ...
-    def order_submitted(
-        self,
-        intent: OrderIntent,
-        snapshot: OrderSnapshot | None,
-        model_version_id: int | None,
-        decision_bar_timestamp: dt.datetime,
-    ) -> None: ...
-    def order_rejected(self, rejection: OrderRejected, model_version_id: int | None) -> None: ...
-    def order_update(self, update: OrderUpdated, model_version_id: int | None) -> None: ...
-    def positions(
-        self, positions: Mapping[str, Position], source: str, taken_at: dt.datetime
-    ) -> None: ...
-    def account(self, snapshot: AccountSnapshot) -> None: ...
-    def engine_event(
-        self, kind: str, detail: Mapping[str, Any], occurred_at: dt.datetime
-    ) -> None: ...
+    @property
+    def session_id(self) -> int: ...
+    def submit(self, operation: LedgerOperation) -> None: ...

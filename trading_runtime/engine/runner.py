@@ -3,11 +3,13 @@
 ``run_session(settings, request)`` is synchronous and owns its event loop (the Dagster op
 calls it; an ``async def`` op could not clean up on termination). It
 
-1. resolves Postgres (embedded or configured), opens the session in the ledger and starts
-   the spooling ledger writer;
+1. resolves Postgres (embedded or configured);
 2. in ``sim`` mode starts the Alpaca emulator replaying the requested session (bars from the
    lake when stored, else the synthetic market) and points every alpaca-py client at it; in
-   ``paper``/``live`` mode uses Alpaca's URLs and the keys from the environment;
+   ``paper``/``live`` mode uses Alpaca's URLs and the keys from the environment; takes the
+   lease of the session's identity (the broker's account id, the day, the mode: a second
+   engine is refused), opens the session in the ledger under it, keeps the lease alive,
+   and starts the spooling ledger writer;
 3. runs :class:`~trading_runtime.engine.live.LiveEngine`; SIGINT/SIGTERM request a graceful
    stop (orders cancelled per config, ledger flushed, sockets closed), after which
    :class:`SessionInterrupted` is raised so the caller can report the interruption;
@@ -21,7 +23,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 import signal
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -68,6 +72,7 @@ class SessionRequest:
     minute_grace_s: float = 2.0
     idle_timeout_s: float | None = None
     ack_timeout_s: float = 30.0
+    lease_ttl_s: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -124,91 +129,111 @@ def resolve_trading_day(mode: TradingMode, requested: dt.date | None, now: dt.da
     return day
 
 
-def session_key_for(mode: TradingMode, day: dt.date, dagster_run_id: str | None) -> str:
-    """Paper/live keys are stable per day, so a restart reuses client order ids (the broker
-    refuses duplicates); each sim replay is its own session."""
+def session_key_for(
+    mode: TradingMode, day: dt.date, account_id: str, dagster_run_id: str | None
+) -> str:
+    """Paper/live keys are stable per account and day, so a restart reuses client order ids
+    (the broker refuses duplicates) and re-opens the same session; each sim replay is its
+    own session."""
     if mode is TradingMode.SIM:
         suffix = (dagster_run_id or uuid.uuid4().hex)[:12]
         return f"sim-{day.isoformat()}-{suffix}"
-    return f"{mode.value}-{day.isoformat()}"
+    return f"{mode.value}-{account_id}-{day.isoformat()}"
 
 
 def run_session(settings: Settings, request: SessionRequest) -> SessionOutcome:
-    """Run one session to its end; raises :class:`SessionInterrupted` after a signal."""
+    """Run one session to its end; raises :class:`SessionInterrupted` after a signal,
+    :class:`SessionFailed` after an error, and
+    :class:`~trading_runtime.store.sessions.SessionLeaseHeldError` when another engine runs
+    the session of this account, day and mode."""
     return asyncio.run(_run(settings, request))
 
 
 async def _run(settings: Settings, request: SessionRequest) -> SessionOutcome:
+    from trading_runtime.adapters.alpaca.trading import AlpacaBroker
     from trading_runtime.store.db import create_engine_for, prepare_database
-    from trading_runtime.store.ledger import LedgerRepository
+    from trading_runtime.store.operations import EndSession
+    from trading_runtime.store.reads import LedgerReader
     from trading_runtime.store.registry import ModelRegistry
+    from trading_runtime.store.sessions import SessionIdentity, SessionLeases
     from trading_runtime.store.writer import LedgerWriter, SessionLedger
+    from trading_runtime.store.writes import LedgerRepository
 
     mode = request.mode
     now = dt.datetime.now(dt.UTC)
     day = resolve_trading_day(mode, request.trading_day, now)
     urls = await asyncio.to_thread(prepare_database, settings)
     database = create_engine_for(urls.trading)
-    repository = LedgerRepository(database)
     registry = ModelRegistry(database)
-    key = session_key_for(mode, day, request.dagster_run_id)
-    config = EngineConfig(
-        trading_day=day,
-        symbols=tuple(settings.traded_symbols),
-        reference_symbol=settings.reference_symbol,
-        session_key=key,
-        decision=settings.decision_config(),
-        model_poll_interval_s=settings.model_poll_interval_s,
-        minute_grace_s=request.minute_grace_s,
-        idle_timeout_s=request.idle_timeout_s
-        if request.idle_timeout_s is not None
-        else (60.0 if mode is TradingMode.SIM else None),
-        cancel_open_orders_on_stop=settings.cancel_open_orders_on_stop,
-    )
-    writer = LedgerWriter.from_settings(settings, repository)
+    leases = SessionLeases(database, ttl_s=request.lease_ttl_s)
+    writer = LedgerWriter.from_settings(settings, LedgerRepository(database))
     interrupted = False
     try:
         with _broker_connection(settings, mode, day, request) as (endpoints, make_pacer):
-            session_id = await asyncio.to_thread(
-                repository.start_session,
-                session_key=key,
-                mode=mode,
-                trading_day=day,
-                started_at=now,
-                symbols=list(config.subscribed),
-                config=_session_config(settings, config),
-                dagster_run_id=request.dagster_run_id,
-            )
-            await writer.start()
-            ledger = SessionLedger(writer, session_id)
-            pacer = make_pacer()
-            engine = _build_engine(settings, config, endpoints, registry, ledger, pacer)
-            failure: Exception | None = None
-            with _stop_on_signals(engine) as signalled:
-                try:
-                    await engine.run()
-                except Exception as error:
-                    failure = error  # the session is still closed in the ledger, below
-                finally:
-                    interrupted = signalled.is_set()
-                    if isinstance(pacer, EmulatorPacer):
-                        await pacer.close()
-            report = engine.last_report
-            if report is None:  # the engine never got to run its shutdown
-                raise failure or RuntimeError("the engine produced no report")
-            ledger.end_session(
-                status=report.status,
-                ended_at=dt.datetime.now(dt.UTC),
-                ending_equity=report.ending_equity,
-                summary={
-                    **report.stats,
-                    "reason": report.reason,
-                    "model_version_id": report.model_version_id,
-                    "starting_equity": str(report.starting_equity),
-                },
-            )
-            unwritten = await writer.stop(timeout_s=30.0)
-            summary = await asyncio.to_thread(_summary, repository, session_id)
+            broker = AlpacaBroker(endpoints, timeout_s=settings.rest_timeout_s)
+            account = await asyncio.to_thread(broker.get_account)
+            if not account.account_id:
+                raise ConfigurationError("the broker reported no account id for these keys")
+            identity = SessionIdentity(account.account_id, day, mode)
+            lease = await asyncio.to_thread(leases.acquire, identity, _lease_owner(request))
+            for recovered in lease.recovered:
+                logger.warning(
+                    "session %s (%s) was left running: %s",
+                    recovered.session_id,
+                    recovered.session_key,
+                    recovered.reason,
+                )
+            try:
+                key = session_key_for(mode, day, identity.account_id, request.dagster_run_id)
+                config = _engine_config(settings, request, day, key)
+                session_id = await asyncio.to_thread(
+                    leases.start_session,
+                    lease,
+                    session_key=key,
+                    started_at=now,
+                    symbols=list(config.subscribed),
+                    config=_session_config(settings, config),
+                    dagster_run_id=request.dagster_run_id,
+                    starting_equity=account.equity,
+                )
+                await writer.start()
+                ledger = SessionLedger(writer, session_id)
+                pacer = make_pacer()
+                engine = _build_engine(config, broker, endpoints, registry, ledger, pacer)
+                keeper = asyncio.create_task(
+                    _keep_lease(leases, lease, engine), name="session-lease"
+                )
+                failure: Exception | None = None
+                with _stop_on_signals(engine) as signalled:
+                    try:
+                        await engine.run()
+                    except Exception as error:
+                        failure = error  # the session is still closed in the ledger, below
+                    finally:
+                        keeper.cancel()
+                        [kept] = await asyncio.gather(keeper, return_exceptions=True)
+                        if isinstance(kept, Exception):
+                            logger.error("the session lease keeper failed", exc_info=kept)
+                        interrupted = signalled.is_set()
+                        if isinstance(pacer, EmulatorPacer):
+                            await pacer.close()
+                report = engine.last_report
+                if report is None:  # the engine never got to run its shutdown
+                    raise failure or RuntimeError("the engine produced no report")
+                ledger.submit(
+                    EndSession(
+                        session_id,
+                        report.status,
+                        dt.datetime.now(dt.UTC),
+                        ending_equity=report.ending_equity,
+                        summary={**report.stats, "model_version_id": report.model_version_id},
+                        reason=report.reason,
+                    )
+                )
+                unwritten = await writer.stop(timeout_s=30.0)
+                summary = await asyncio.to_thread(_summary, LedgerReader(database), session_id)
+            finally:
+                await asyncio.to_thread(leases.release, lease)
     finally:
         if writer.running:
             await writer.stop(timeout_s=10.0)
@@ -221,9 +246,57 @@ async def _run(settings: Settings, request: SessionRequest) -> SessionOutcome:
     return outcome
 
 
+def _engine_config(
+    settings: Settings, request: SessionRequest, day: dt.date, session_key: str
+) -> EngineConfig:
+    return EngineConfig(
+        trading_day=day,
+        symbols=tuple(settings.traded_symbols),
+        reference_symbol=settings.reference_symbol,
+        session_key=session_key,
+        decision=settings.decision_config(),
+        model_poll_interval_s=settings.model_poll_interval_s,
+        minute_grace_s=request.minute_grace_s,
+        idle_timeout_s=request.idle_timeout_s
+        if request.idle_timeout_s is not None
+        else (60.0 if request.mode is TradingMode.SIM else None),
+        cancel_open_orders_on_stop=settings.cancel_open_orders_on_stop,
+    )
+
+
+def _lease_owner(request: SessionRequest) -> str:
+    """Who holds a session's lease, for the operator reading a refusal."""
+    run = f", dagster run {request.dagster_run_id}" if request.dagster_run_id else ""
+    return f"{socket.gethostname()} pid {os.getpid()}{run}"
+
+
+async def _keep_lease(leases: Any, lease: Any, engine: LiveEngine) -> None:
+    """Renew the session's lease every third of its ttl while the engine runs.
+
+    A lost lease (another engine took the session over) stops the engine; a database that
+    cannot be reached is retried at the next beat (the lease lasts until it expires).
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from trading_runtime.store.sessions import SessionLeaseLostError
+    from trading_runtime.store.writer import describe_error
+
+    interval_s = lease.ttl_s / 3
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            lease = await asyncio.to_thread(leases.heartbeat, lease)
+        except SessionLeaseLostError as error:
+            logger.error("%s; stopping the session", error)
+            engine.request_stop(f"session lease lost: {error}")
+            return
+        except SQLAlchemyError as error:
+            logger.warning("session lease heartbeat failed: %s", describe_error(error))
+
+
 def _build_engine(
-    settings: Settings,
     config: EngineConfig,
+    broker: Any,
     endpoints: Any,
     registry: Any,
     ledger: Any,
@@ -231,12 +304,11 @@ def _build_engine(
 ) -> LiveEngine:
     from trading_runtime.adapters.alpaca.data_stream import BarStream
     from trading_runtime.adapters.alpaca.trade_updates import TradeUpdateStream
-    from trading_runtime.adapters.alpaca.trading import AlpacaBroker
 
     symbols = list(config.subscribed)
     return LiveEngine(
         config,
-        broker=AlpacaBroker(endpoints, timeout_s=settings.rest_timeout_s),
+        broker=broker,
         market_data=lambda on_bar, on_rejected: BarStream(endpoints, symbols, on_bar, on_rejected),
         trade_updates=lambda on_update: TradeUpdateStream(endpoints, on_update),
         models=RegistryModelSource(registry),
@@ -333,7 +405,7 @@ def _stop_on_signals(engine: LiveEngine) -> Iterator[threading.Event]:
 
 def _session_config(settings: Settings, config: EngineConfig) -> dict[str, Any]:
     """The rules the session trades by, as stored with it (never secrets)."""
-    from trading_runtime.store.codec import to_jsonable
+    from trading_runtime.store.jsonable import to_jsonable
 
     return {
         "decision": to_jsonable(config.decision),

@@ -16,7 +16,8 @@ Sells:
   2. wash-trade prevention and one working order per side, as for buys;
   3. the legacy day-trade guard, when enabled: with equity under ``day_trade_min_equity``,
      refuse the sell that would be the ``max_day_trades + 1``-th day trade in the last five
-     business days (FINRA's retired pattern-day-trader rule, kept for accounts that want it).
+     trading days (FINRA's retired pattern-day-trader rule, kept for accounts that want it;
+     day trades counted by :func:`~trading_runtime.risk.day_trades.count_day_trades`).
 
 Orders reduced below one share, or below ``min_order_notional``, are refused.
 """
@@ -28,11 +29,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal
 
-import numpy as np
-
 from trading_runtime.domain.enums import OrderSide
 from trading_runtime.domain.orders import OrderIntent
 from trading_runtime.domain.portfolio import PortfolioState
+from trading_runtime.risk.day_trades import count_day_trades, day_trades_in_window
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,6 @@ def kill_switch_triggered(state: PortfolioState, config: RiskConfig) -> bool:
         return False
     floor = state.day_start_equity * (1 - config.daily_loss_limit_fraction)
     return state.account.equity <= floor
-
-
-def day_trades_in_window(day_trades: Sequence[dt.date], today: dt.date) -> int:
-    """Day trades in the five business days ending today (weekdays; holidays not excluded)."""
-    start = np.busday_offset(np.datetime64(today), -4, roll="backward")
-    start_date = start.astype(dt.date)
-    return sum(1 for day in day_trades if start_date <= day <= today)
 
 
 def check_orders(
@@ -144,7 +137,11 @@ def _check_buy(
 
 
 def _would_be_day_trade(intent: OrderIntent, state: PortfolioState) -> bool:
-    return intent.side is OrderSide.SELL and state.buys_today.get(intent.symbol, 0) > 0
+    """True when executing ``intent`` in full would add a day trade to today's count."""
+    fills = state.fills_today.get(intent.symbol, ())
+    overnight = state.overnight_qty.get(intent.symbol, Decimal(0))
+    before = count_day_trades(fills, overnight)
+    return count_day_trades((*fills, (intent.side, intent.qty)), overnight) > before
 
 
 def _check_sell(
@@ -164,7 +161,7 @@ def _check_sell(
         and _would_be_day_trade(intent, state)
         and day_trades >= config.max_day_trades
     ):
-        return _refuse(intent, f"day-trade guard: {day_trades} day trades in five business days")
+        return _refuse(intent, f"day-trade guard: {day_trades} day trades in five trading days")
     if intent.qty > held:
         return _reduced(intent, held, "reduced to the position (no shorting)")
     return RiskVerdict(intent, intent, "")

@@ -1,4 +1,4 @@
-"""Alpaca-compatible emulator (REST + both websockets on one port) and the shared fill model.
+"""Alpaca-compatible emulator (REST + both websockets on one port), a shell on the venue.
 
 ``EmulatorServer(EmulatorConfig(...))`` runs it in a background thread; ``Emulator`` runs it
 on the caller's event loop; ``python -m trading_runtime.sim`` runs it from the command line.
@@ -14,9 +14,9 @@ from trading_runtime.sim.config import (
     synthetic_bar_source,
 )
 from trading_runtime.sim.control import EmulatorControl
-from trading_runtime.sim.fill_model import FillModelConfig
 from trading_runtime.sim.replay import EmulatorStatus, Phase
 from trading_runtime.sim.server import Emulator, EmulatorNotRunningError, EmulatorServer
+from trading_runtime.venue.fills import FillModelConfig, FillModelKind
 
 __all__ = [
     "BarSource",
@@ -28,6 +28,7 @@ __all__ = [
     "EmulatorStatus",
     "FaultConfig",
     "FillModelConfig",
+    "FillModelKind",
     "Pacing",
     "Phase",
     "parquet_bar_source",

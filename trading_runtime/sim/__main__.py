@@ -18,7 +18,9 @@ from trading_runtime.sim.config import (
     Pacing,
     parquet_bar_source,
 )
+from trading_runtime.sim.ratelimit import DEFAULT_LIMIT_PER_MINUTE
 from trading_runtime.sim.server import Emulator
+from trading_runtime.venue.fills import FillModelConfig, FillModelKind
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,6 +52,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--api-key", default=DEFAULT_API_KEY)
     parser.add_argument("--secret-key", default=DEFAULT_SECRET_KEY)
     parser.add_argument("--starting-cash", type=Decimal, default=Decimal("100000"))
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=DEFAULT_LIMIT_PER_MINUTE,
+        help="REST requests per minute per key, as Alpaca (0 turns the limit off)",
+    )
+    parser.add_argument(
+        "--fill-model",
+        choices=[kind.value for kind in FillModelKind],
+        default=FillModelKind.PARTICIPATION.value,
+        help="participation: at most a share of each bar's volume; paper: Alpaca paper's",
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser
 
@@ -67,6 +81,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         bar_source=parquet_bar_source(args.data_root) if args.data_root else None,
         first_minute=args.first_minute,
         minute_count=args.minutes,
+        rate_limit_per_minute=args.rate_limit or None,
+        fill_model=FillModelConfig(kind=FillModelKind(args.fill_model), seed=args.seed),
     )
     if args.symbols:
         config = dataclasses.replace(

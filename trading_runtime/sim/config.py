@@ -10,6 +10,7 @@ Map:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import pandas as pd
 from trading_runtime.marketdata.storage import ParquetLake
 from trading_runtime.marketdata.synthetic import SyntheticMarket
 from trading_runtime.marketdata.universe import DEMO_SYMBOLS, REFERENCE_SYMBOL
-from trading_runtime.sim.fill_model import FillModelConfig
+from trading_runtime.venue.fills import FillModelConfig
 
 BarSource = Callable[[dt.date, list[str]], pd.DataFrame]
 """Bars of one session for the given symbols. Columns: symbol, timestamp (UTC), open, high,
@@ -139,7 +140,9 @@ class EmulatorConfig:
     the open); bars before ``first_minute`` are history, served by ``/v2/stocks/bars``.
     ``bar_source`` None means the synthetic market with ``seed``. Order and execution ids
     are unique per emulator (as at a real broker, where a ledger keeps them forever); set
-    ``id_seed`` to make them repeat exactly from run to run.
+    ``id_seed`` to make them repeat exactly from run to run (and equal a backtest's with the
+    same ``BacktestConfig.id_seed``). ``rate_limit_per_minute`` turns on Alpaca's request rate
+    limit per key (None: off; ``python -m trading_runtime.sim`` turns it on at 200).
     """
 
     session_date: dt.date | None = None
@@ -158,6 +161,7 @@ class EmulatorConfig:
     first_minute: int = 0
     minute_count: int | None = None
     max_bars_page_size: int = 10_000
+    rate_limit_per_minute: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -178,6 +182,8 @@ class EmulatorConfig:
             raise ValueError("first_minute must be >= 0 and minute_count >= 1")
         if not 1 <= self.max_bars_page_size <= 10_000:
             raise ValueError("max_bars_page_size must be within [1, 10000]")
+        if self.rate_limit_per_minute is not None and self.rate_limit_per_minute < 1:
+            raise ValueError("rate_limit_per_minute must be at least 1 (None turns it off)")
 
     def resolved_bar_source(self) -> BarSource:
         return self.bar_source if self.bar_source is not None else synthetic_bar_source(self.seed)
@@ -185,8 +191,4 @@ class EmulatorConfig:
     def effective_fill_model(self) -> FillModelConfig:
         if self.faults.max_participation is None:
             return self.fill_model
-        return FillModelConfig(
-            slippage_bps=self.fill_model.slippage_bps,
-            max_participation=self.faults.max_participation,
-            fee_per_share=self.fill_model.fee_per_share,
-        )
+        return dataclasses.replace(self.fill_model, max_participation=self.faults.max_participation)

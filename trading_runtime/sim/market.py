@@ -1,9 +1,12 @@
 """Market data inside the emulator: the replayed session's tape and the bar history.
 
-``SessionTape`` holds the session's bars grouped by minute for the replay window.
-``BarHistory`` answers ``GET /v2/stocks/bars`` for any session up to the emulated day, with
-Alpaca's ordering (by symbol, then time) and ``next_page_token`` pagination; bars of the
-emulated day are visible only once published (no look-ahead through the REST API).
+``SessionTape`` holds the session's regular-hours bars grouped by minute for the replay
+window (the data stream replays regular hours only). ``BarHistory`` answers
+``GET /v2/stocks/bars`` for any day up to the emulated one with whatever the bar source holds
+in the requested range (extended hours included, as Alpaca's REST API), in any documented
+timeframe and adjustment (:mod:`.bars`), with Alpaca's ordering (by symbol, then time) and
+``next_page_token`` pagination. Bars of the emulated day are visible only once their minute
+is over (no look-ahead through the REST API).
 """
 
 from __future__ import annotations
@@ -23,24 +26,30 @@ import pandas as pd
 from trading_runtime.domain.bars import BAR_COLUMNS, Bar
 from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.calendar import Session
+from trading_runtime.sim.bars import (
+    SPLIT_FACTOR,
+    InvalidBarsRequestError,
+    Timeframe,
+    adjust,
+    aggregate,
+)
 from trading_runtime.sim.config import BarSource
 from trading_runtime.sim.wire import iso_utc
 
+ONE_MINUTE = Timeframe.parse("1Min")
 MAX_BARS_LIMIT = 10_000
 DEFAULT_BARS_LIMIT = 1_000
 _HISTORY_CACHE_DAYS = 32
 
 
-class InvalidBarsRequestError(ValueError):
-    """A ``/v2/stocks/bars`` request that Alpaca would answer with HTTP 400."""
-
-
 def normalize_bars(frame: pd.DataFrame) -> pd.DataFrame:
-    """Bars in BAR_COLUMNS order, timestamps as UTC, sorted by (symbol, timestamp)."""
+    """Bars in BAR_COLUMNS order (plus ``split_factor`` when the source has it), timestamps as
+    UTC, sorted by (symbol, timestamp)."""
     missing = [c for c in BAR_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"the bar source returned a frame without columns {missing}")
-    bars = frame[list(BAR_COLUMNS)].copy()
+    extra = [SPLIT_FACTOR] if SPLIT_FACTOR in frame.columns else []
+    bars = frame[[*BAR_COLUMNS, *extra]].copy()
     timestamps = pd.to_datetime(bars["timestamp"])
     if timestamps.dt.tz is None:
         timestamps = timestamps.dt.tz_localize("UTC")
@@ -80,9 +89,11 @@ class SessionTape:
     def build(
         cls, session: Session, frame: pd.DataFrame, *, first_minute: int, minute_count: int | None
     ) -> SessionTape:
-        bars = normalize_bars(frame)
-        in_session = (bars["timestamp"] >= session.open) & (bars["timestamp"] < session.close)
-        bars = bars[in_session].reset_index(drop=True)
+        every_bar = normalize_bars(frame)
+        in_session = (every_bar["timestamp"] >= session.open) & (
+            every_bar["timestamp"] < session.close
+        )
+        bars = every_bar[in_session].reset_index(drop=True)
         window_start = session.open + dt.timedelta(minutes=first_minute)
         if window_start >= session.close:
             raise ValueError(
@@ -114,13 +125,14 @@ class SessionTape:
             window_end=window_end,
             minutes=minutes,
             bars_by_minute=tuple(grouped[m] for m in minutes),
-            all_bars=bars,
+            all_bars=every_bar,
             reference_prices=reference,
             opening_prices=opening,
         )
 
     @property
     def symbols(self) -> frozenset[str]:
+        """Every symbol the source has bars for on the session day (any hour)."""
         return frozenset(self.all_bars["symbol"].unique())
 
 
@@ -158,14 +170,14 @@ class BarsQuery:
     limit: int
     page_token: str | None
     descending: bool
+    timeframe: Timeframe = ONE_MINUTE
+    adjustment: str = "raw"
 
     @classmethod
     def from_params(cls, params: Any, *, now: dt.datetime, max_page_size: int) -> BarsQuery:
-        timeframe = params.get("timeframe")
-        if timeframe not in ("1Min", "1T"):
-            raise InvalidBarsRequestError(
-                f"invalid timeframe {timeframe!r}: the emulator serves 1Min bars"
-            )
+        timeframe = Timeframe.parse(params.get("timeframe"))
+        adjustment = params.get("adjustment", "raw")
+        adjust(pd.DataFrame(), adjustment)  # validates the name
         symbols = tuple(
             dict.fromkeys(
                 s.strip().upper() for s in params.get("symbols", "").split(",") if s.strip()
@@ -198,6 +210,8 @@ class BarsQuery:
             limit=min(limit, max_page_size),
             page_token=params.get("page_token") or None,
             descending=sort == "desc",
+            timeframe=timeframe,
+            adjustment=adjustment,
         )
 
 
@@ -217,21 +231,19 @@ class BarHistory:
         Bars at or after ``cutoff`` (on the emulated day: not yet published) are invisible.
         """
         session_date = self._tape.session.date
-        first_day = query.start.tz_convert(calendar.NEW_YORK).date()
+        load_from = query.start - pd.Timedelta(query.timeframe.lookback)
+        first_day = load_from.tz_convert(calendar.NEW_YORK).date()
         last_day = min(query.end.tz_convert(calendar.NEW_YORK).date(), session_date)
-        frames = []
-        for day in calendar.sessions_between(first_day, last_day):
-            frames.append(await self._day(day, query.symbols))
+        days = calendar.sessions_between(first_day, last_day)
+        frames = [await self._day(day, query.symbols) for day in days]
+        frames = [frame for frame in frames if not frame.empty]
         if not frames:
             return {}, None
         bars = pd.concat(frames, ignore_index=True)
+        bars = bars[bars["timestamp"] < pd.Timestamp(cutoff)]
+        bars = aggregate(adjust(bars, query.adjustment), query.timeframe)
         timestamps = bars["timestamp"]
-        visible = (
-            (timestamps >= query.start)
-            & (timestamps <= query.end)
-            & (timestamps < pd.Timestamp(cutoff))
-        )
-        bars = bars[visible]
+        bars = bars[(timestamps >= query.start) & (timestamps <= query.end)]
         bars = bars.sort_values(
             ["symbol", "timestamp"], ascending=[True, not query.descending], kind="stable"
         )
@@ -266,12 +278,7 @@ class BarHistory:
             return cached
         frame = await asyncio.to_thread(self._source, day, list(key[1]))
         bars = normalize_bars(frame)
-        session = calendar.session(day)
-        bars = bars[
-            bars["symbol"].isin(symbols)
-            & (bars["timestamp"] >= session.open)
-            & (bars["timestamp"] < session.close)
-        ].reset_index(drop=True)
+        bars = bars[bars["symbol"].isin(symbols)].reset_index(drop=True)
         self._cache[key] = bars
         while len(self._cache) > _HISTORY_CACHE_DAYS:
             self._cache.popitem(last=False)

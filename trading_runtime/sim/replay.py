@@ -8,8 +8,11 @@ Step for minute ``m`` (bar timestamp ``t_m``):
 3. pace: wait for the client's ack through ``t_m`` (lockstep, at most ``ack_timeout_s``),
    sleep ``1 / speed`` seconds (speed), or wait for the next ``advance`` (manual).
 
-The replay starts when the first market-data client subscribes to bars (manual pacing: at
-once). After the last bar the clock moves to the session close and DAY orders expire.
+In lockstep pacing the replay starts when the first market-data client subscribes to bars
+and each frame waits for a subscriber; in speed and manual pacing the clock moves whether or
+not a data client is connected (bars go to whoever is subscribed at that moment), so an order
+fills with no data client at all. After the last bar the clock moves to the session close:
+IOC orders still open are canceled and DAY orders expire.
 
 Lockstep protocol for the client: all bars of one minute arrive in one websocket frame, and
 alpaca-py hands them to the bar handler one after the other without yielding to other tasks
@@ -30,12 +33,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from trading_runtime.sim.broker import SimBroker
 from trading_runtime.sim.config import EmulatorConfig, Pacing
 from trading_runtime.sim.faults import FaultInjector
 from trading_runtime.sim.market import SessionTape
 from trading_runtime.sim.streams import MarketDataHub, TradeUpdateHub
 from trading_runtime.sim.wire import iso_utc
+from trading_runtime.venue import Venue
 
 log = logging.getLogger(__name__)
 
@@ -106,14 +109,14 @@ class Replay:
         *,
         config: EmulatorConfig,
         tape: SessionTape,
-        broker: SimBroker,
+        venue: Venue,
         data_hub: MarketDataHub,
         trade_hub: TradeUpdateHub,
         faults: FaultInjector,
     ) -> None:
         self._config = config
         self._tape = tape
-        self._broker = broker
+        self._venue = venue
         self._data_hub = data_hub
         self._trade_hub = trade_hub
         self._faults = faults
@@ -173,7 +176,7 @@ class Replay:
     # --- the replay -----------------------------------------------------------------------------
     async def run(self) -> None:
         pacing = self._config.pacing
-        if pacing is not Pacing.MANUAL:
+        if pacing is Pacing.LOCKSTEP:
             await self._data_hub.first_subscription.wait()
         self.phase = Phase.RUNNING
         log.info(
@@ -196,16 +199,16 @@ class Replay:
 
     async def _step(self, index: int, minute: dt.datetime, *, is_last: bool) -> bool:
         bars = self._tape.bars_by_minute[index]
-        self._trade_hub.publish(self._broker.match(bars, now=minute))
+        self._trade_hub.publish(self._venue.on_minute(minute, bars))
         self.now = minute + ONE_MINUTE
-        self._broker.mark({s: Decimal(str(b.close)) for s, b in bars.items() if not b.problems()})
+        self._venue.mark({s: Decimal(str(b.close)) for s, b in bars.items() if not b.problems()})
         self.bars_published = index + 1
         self.last_bar = minute
         async with self._progress:
             self._progress.notify_all()
         minute_faults = self._faults.minute(is_last=is_last)
         return await self._data_hub.publish(
-            bars.values(), minute_faults, wait_for_client=self._config.pacing is not Pacing.MANUAL
+            bars.values(), minute_faults, wait_for_client=self._config.pacing is Pacing.LOCKSTEP
         )
 
     async def _pace(self, minute: dt.datetime, delivered: bool) -> None:
@@ -235,7 +238,7 @@ class Replay:
 
     async def _finish(self) -> None:
         self.now = max(self.now, self._tape.session.close)
-        self._trade_hub.publish(self._broker.expire_day_orders(now=self.now))
+        self._trade_hub.publish(self._venue.end_session(close=self.now))
         self.phase = Phase.FINISHED
         self.finished.set()
         async with self._progress:

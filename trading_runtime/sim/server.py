@@ -5,7 +5,11 @@ One port serves everything::
 
     http://HOST:PORT/v2/...        trading REST, GET /v2/stocks/bars, /v2/sim control
     ws://HOST:PORT/v2/iex (/sip)   market-data stream (msgpack)
-    ws://HOST:PORT/stream          trading stream (JSON trade_updates)
+    ws://HOST:PORT/stream          trading stream (JSON trade_updates in binary frames)
+
+The server is a thin shell: orders, fills and the account live in a
+:class:`~trading_runtime.venue.Venue`; REST handlers (:mod:`.rest`, :mod:`.rest_market`) call
+its public methods and publish the trade updates it returns.
 """
 
 from __future__ import annotations
@@ -24,20 +28,17 @@ from aiohttp import web
 
 from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.calendar import Session
-from trading_runtime.sim.broker import IdSource, SimBroker
+from trading_runtime.sim import rest, rest_market
 from trading_runtime.sim.config import EmulatorConfig
 from trading_runtime.sim.faults import FaultInjector
+from trading_runtime.sim.http import MIDDLEWARES
 from trading_runtime.sim.market import BarHistory, SessionTape
+from trading_runtime.sim.ratelimit import RateLimiter
 from trading_runtime.sim.replay import EmulatorStatus, Replay
-from trading_runtime.sim.rest import (
-    EMULATOR_KEY,
-    add_routes,
-    auth_middleware,
-    error_middleware,
-    fault_middleware,
-)
+from trading_runtime.sim.state import STATE_KEY, EmulatorState
 from trading_runtime.sim.streams import MarketDataHub, TradeUpdateHub
 from trading_runtime.sim.wire import account_id_for
+from trading_runtime.venue import IdSource, Venue
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class Emulator:
         if not self.tape.minutes:
             raise ValueError(f"the bar source has no bars for the replay window of {session_date}")
         self.faults = FaultInjector(config.faults)
-        self.broker = SimBroker(
+        self.venue = Venue(
             starting_cash=config.starting_cash,
             symbols=self.tape.symbols,
             fill_model=config.effective_fill_model(),
@@ -85,25 +86,45 @@ class Emulator:
             reject_symbols=config.faults.reject_symbols,
             reject_after_accept_symbols=config.faults.reject_after_accept_symbols,
         )
-        self.broker.set_reference_prices(self.tape.reference_prices)
-        self.account_id = account_id_for(config.api_key)
-        self.created_at = self.session.open - dt.timedelta(days=30)
+        self.venue.set_reference_prices(self.tape.reference_prices)
         self.data_hub = MarketDataHub(
             api_key=config.api_key, secret_key=config.secret_key, faults=self.faults
         )
         self.trade_hub = TradeUpdateHub(api_key=config.api_key, secret_key=config.secret_key)
-        self.history = BarHistory(source, self.tape)
         self.replay = Replay(
             config=config,
             tape=self.tape,
-            broker=self.broker,
+            venue=self.venue,
             data_hub=self.data_hub,
             trade_hub=self.trade_hub,
             faults=self.faults,
         )
-        app = web.Application(middlewares=[error_middleware, fault_middleware, auth_middleware])
-        app[EMULATOR_KEY] = self
-        add_routes(app, self)
+        app = web.Application(middlewares=MIDDLEWARES)
+        app[STATE_KEY] = EmulatorState(
+            config=config,
+            session=self.session,
+            tape=self.tape,
+            venue=self.venue,
+            faults=self.faults,
+            history=BarHistory(source, self.tape),
+            replay=self.replay,
+            data_hub=self.data_hub,
+            trade_hub=self.trade_hub,
+            rate_limiter=RateLimiter(config.rate_limit_per_minute)
+            if config.rate_limit_per_minute
+            else None,
+            account_id=account_id_for(config.api_key),
+            created_at=self.session.open - dt.timedelta(days=30),
+        )
+        app.add_routes(
+            [
+                *rest.ROUTES,
+                *rest_market.ROUTES,
+                web.get("/v2/iex", self.data_hub.handle),
+                web.get("/v2/sip", self.data_hub.handle),
+                web.get("/stream", self.trade_hub.handle),
+            ]
+        )
         app.on_shutdown.append(self._close_sockets)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()

@@ -11,7 +11,8 @@ subscribed connection, waiting for a client when there is none (after an injecte
 client reconnects and the frame goes out then), and applies the minute's injected faults.
 
 Trading (``/stream``): ``authenticate`` -> ``authorization``, ``listen`` -> ``listening``,
-then ``trade_updates`` messages, written in order by one writer task per connection.
+then ``trade_updates`` messages, written in order by one writer task per connection. Every
+message is JSON in a *binary* websocket frame, as Alpaca's paper endpoint sends them.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ import msgpack
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from trading_runtime.domain.bars import Bar
-from trading_runtime.sim.broker import TradeUpdateEvent
 from trading_runtime.sim.faults import FaultInjector, MinuteFaults
 from trading_runtime.sim.wire import iso_utc, stream_bar, trade_update_json
+from trading_runtime.venue import TradeUpdateEvent
 
 log = logging.getLogger(__name__)
 
@@ -291,16 +292,16 @@ class TradeConnection:
         self.ws = ws
         self.authorized = False
         self.streams: set[str] = set()
-        self.outbox: asyncio.Queue[str] = asyncio.Queue()
+        self.outbox: asyncio.Queue[bytes] = asyncio.Queue()
 
     def put(self, message: dict[str, Any]) -> None:
-        self.outbox.put_nowait(json.dumps(message))
+        self.outbox.put_nowait(json.dumps(message).encode())
 
     async def write_forever(self) -> None:
         while True:
-            text = await self.outbox.get()
+            frame = await self.outbox.get()
             try:
-                await self.ws.send_str(text)
+                await self.ws.send_bytes(frame)
             finally:
                 self.outbox.task_done()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import uuid
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,14 +18,15 @@ import msgpack
 from trading_runtime.domain.bars import Bar
 from trading_runtime.domain.enums import OrderSide
 from trading_runtime.marketdata import calendar
-from trading_runtime.sim.broker import (
-    SimBroker,
-    SimOrder,
-    SimPosition,
+from trading_runtime.venue import (
     TradeUpdateEvent,
+    Venue,
+    VenueOrder,
+    VenuePosition,
     asset_id,
     plain_decimal,
 )
+from trading_runtime.venue.orders import stable_uuid4
 
 NEW_YORK = ZoneInfo(calendar.NEW_YORK)
 
@@ -55,7 +55,7 @@ def error_body(code: int, message: str) -> dict[str, Any]:
 
 
 # --- trading API ------------------------------------------------------------------------------
-def order_json(order: SimOrder) -> dict[str, Any]:
+def order_json(order: VenueOrder) -> dict[str, Any]:
     """An order as ``GET /v2/orders/{id}`` returns it (parses as ``alpaca...models.Order``)."""
     return {
         "id": order.id,
@@ -68,14 +68,14 @@ def order_json(order: SimOrder) -> dict[str, Any]:
         "expires_at": _optional_time(order.expires_at),
         "canceled_at": _optional_time(order.canceled_at),
         "failed_at": _optional_time(order.failed_at),
-        "replaced_at": None,
-        "replaced_by": None,
-        "replaces": None,
+        "replaced_at": _optional_time(order.replaced_at),
+        "replaced_by": order.replaced_by,
+        "replaces": order.replaces,
         "asset_id": asset_id(order.symbol),
         "symbol": order.symbol,
         "asset_class": "us_equity",
-        "notional": None,
-        "qty": plain_decimal(order.qty),
+        "notional": _optional_decimal(order.notional),
+        "qty": None if order.notional is not None else _optional_decimal(order.qty),
         "filled_qty": plain_decimal(order.filled_qty),
         "filled_avg_price": _optional_decimal(order.filled_avg_price),
         "order_class": "simple",
@@ -120,7 +120,7 @@ def _percent(numerator: Decimal, denominator: Decimal) -> str:
 
 
 def position_json(
-    position: SimPosition, mark: Decimal | None, lastday_price: Decimal | None
+    position: VenuePosition, mark: Decimal | None, lastday_price: Decimal | None
 ) -> dict[str, Any]:
     """A position as ``GET /v2/positions`` returns it (parses as ``...models.Position``)."""
     current = mark if mark is not None else position.avg_entry_price
@@ -151,11 +151,12 @@ def position_json(
     }
 
 
-def account_json(broker: SimBroker, *, account_id: str, created_at: dt.datetime) -> dict[str, Any]:
+def account_json(venue: Venue, *, account_id: str, created_at: dt.datetime) -> dict[str, Any]:
     """``GET /v2/account`` of a cash account (no pattern-day-trader fields: Alpaca removed them)."""
-    cash = plain_decimal(broker.cash)
-    buying_power = plain_decimal(broker.buying_power())
-    equity = plain_decimal(broker.equity())
+    account = venue.account
+    cash = plain_decimal(account.cash)
+    buying_power = plain_decimal(venue.buying_power())
+    equity = plain_decimal(account.equity())
     return {
         "id": account_id,
         "account_number": "PA" + account_id.replace("-", "")[:10].upper(),
@@ -172,8 +173,8 @@ def account_json(broker: SimBroker, *, account_id: str, created_at: dt.datetime)
         "pending_transfer_out": "0",
         "portfolio_value": equity,
         "equity": equity,
-        "last_equity": plain_decimal(broker.starting_cash),
-        "long_market_value": plain_decimal(broker.long_market_value()),
+        "last_equity": plain_decimal(account.starting_cash),
+        "long_market_value": plain_decimal(account.long_market_value()),
         "short_market_value": "0",
         "initial_margin": "0",
         "maintenance_margin": "0",
@@ -192,7 +193,8 @@ def account_json(broker: SimBroker, *, account_id: str, created_at: dt.datetime)
 
 
 def account_id_for(api_key: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"trading-runtime-emulator/account/{api_key}"))
+    """A stable account id (UUID v4) per API key."""
+    return stable_uuid4("account", api_key)
 
 
 def asset_json(symbol: str) -> dict[str, Any]:

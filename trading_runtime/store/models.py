@@ -6,7 +6,8 @@ are ``DOUBLE PRECISION``; every timestamp is ``timestamptz``; closed vocabularie
 sides) are ``TEXT`` with a CHECK constraint, so adding a value is a one-line migration.
 
 Map:
-    Ledger:   TradingSessionRow, DecisionRow, OrderRow, OrderEventRow, FillRow,
+    Ledger:   TradingSessionRow (at most one running per account, day and mode: partial
+              unique index), SessionLeaseRow, DecisionRow, OrderRow, OrderEventRow, FillRow,
               PositionSnapshotRow, AccountSnapshotRow, EngineEventRow
     Registry: ModelVersionRow (at most one champion: partial unique index),
               ModelPromotionRow (audit trail)
@@ -20,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import (
     BigInteger,
@@ -49,9 +50,11 @@ from trading_runtime.domain.enums import (
     OrderSide,
     OrderStatus,
     OrderType,
+    SessionStatus,
     TimeInForce,
     TradingMode,
 )
+from trading_runtime.store.operations import PositionSource
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -61,8 +64,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-SESSION_STATUSES = ("running", "completed", "failed", "interrupted")
-POSITION_SOURCES = ("broker", "ledger")
+POSITION_SOURCES: tuple[str, ...] = get_args(PositionSource)
 PROMOTION_ACTIONS = ("promote", "manual_promote", "rollback", "reject")
 
 # JSON columns: SQL NULL for Python None (not the JSON literal ``null``).
@@ -100,27 +102,67 @@ def _model_fk() -> Mapped[int | None]:
 
 
 class TradingSessionRow(Base):
-    """One run of the live loop (one process, one broker account, one trading day)."""
+    """One run of the live loop on one broker account, trading day and mode.
+
+    ``account_id``, ``trading_day`` and ``mode`` identify what a session trades; at most one
+    session per identity is ``running`` (a partial unique index), whatever the application
+    does. ``end_reason`` says why it ended (or why it was found orphaned).
+    """
 
     __tablename__ = "trading_sessions"
     __table_args__ = (
         CheckConstraint(_one_of("mode", TradingMode), name="mode"),
-        CheckConstraint(_one_of("status", SESSION_STATUSES), name="status"),
+        CheckConstraint(_one_of("status", SessionStatus), name="status"),
+        Index(None, "account_id", "mode", "trading_day"),
+        Index(
+            "uq_trading_sessions_one_running",
+            "account_id",
+            "trading_day",
+            "mode",
+            unique=True,
+            postgresql_where=text("status = 'running'"),
+        ),
     )
 
     id: Mapped[int] = _id()
     session_key: Mapped[str] = mapped_column(Text, unique=True)
+    account_id: Mapped[str] = mapped_column(Text)
     mode: Mapped[str] = mapped_column(Text)
     trading_day: Mapped[dt.date] = mapped_column(Date, index=True)
     started_at: Mapped[dt.datetime] = mapped_column(Timestamp)
     ended_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     status: Mapped[str] = mapped_column(Text)
+    end_reason: Mapped[str | None] = mapped_column(Text)
     symbols: Mapped[list[str]] = mapped_column(JSONB)
     config: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     dagster_run_id: Mapped[str | None] = mapped_column(Text)
     starting_equity: Mapped[Decimal | None] = mapped_column(Money)
     ending_equity: Mapped[Decimal | None] = mapped_column(Money)
     summary: Mapped[dict[str, Any] | None] = mapped_column(NullableJson)
+
+
+class SessionLeaseRow(Base):
+    """The exclusive right to run the session of one account, trading day and mode.
+
+    ``token`` is new at every acquisition (heartbeats and releases must present it); times
+    are the database server's, so hosts with skewed clocks agree on expiry.
+    """
+
+    __tablename__ = "session_leases"
+    __table_args__ = (
+        CheckConstraint(_one_of("mode", TradingMode), name="mode"),
+        CheckConstraint("expires_at > heartbeat_at", name="expires_after_heartbeat"),
+    )
+
+    account_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    trading_day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    mode: Mapped[str] = mapped_column(Text, primary_key=True)
+    owner: Mapped[str] = mapped_column(Text)
+    token: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    session_id: Mapped[int | None] = _session_fk(nullable=True, index=False)
+    acquired_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    expires_at: Mapped[dt.datetime] = mapped_column(Timestamp)
 
 
 class DecisionRow(Base):

@@ -1,32 +1,35 @@
-"""Ledger write operations: small frozen records the live loop hands to the writer.
+"""Ledger writes, each declared once: a frozen record per kind of write.
 
-Each names one :class:`~trading_runtime.store.ledger.LedgerRepository` method and carries
-its domain-typed arguments; ``apply(ledger)`` performs it. Every operation serialises to a
-JSON object and back to an equal operation (:func:`operation_to_json` /
-:func:`operation_from_json`), which is how the writer's spool survives a crash. Every
-repository method they call is idempotent, so applying an operation twice is harmless.
+The live loop builds these and submits them (``LedgerWriter.submit``, via the engine's
+``LedgerSink``); the writer queues them, spools them when the database is unreachable, and
+hands each to :meth:`LedgerRepository.apply <trading_runtime.store.writes.LedgerRepository.apply>`,
+which performs it in one transaction. Every write is idempotent, so applying one twice (a
+replay after a lost commit acknowledgement) changes nothing the second time.
 
-    RecordDecisions         record_decisions
-    RecordOrderSubmitted    record_order_submitted
-    RecordOrderRejected     record_order_rejected
-    RecordOrderUpdate       record_order_update
-    RecordPositions         record_positions
-    RecordAccount           record_account
-    RecordEngineEvent       record_engine_event (``event_id`` fixed at creation)
-    EndSession              end_session (``ended_at`` fixed at creation)
+    RecordDecisions         predictions and what the strategy did with them
+    RecordOrderSubmitted    an order sent (before the broker answered, then with its answer)
+    RecordOrderRejected     a submission the broker refused
+    RecordOrderUpdate       a trade update (order state, event, fill)
+    RecordPositions         a position snapshot (the broker's or the book's)
+    RecordAccount           an account snapshot
+    RecordEngineEvent       an operational event (``event_id`` fixed at creation)
+    EndSession              the session's status, reason, equity and summary
 
-``LedgerWrite`` is their union; ``LedgerRecorder`` is the protocol they call (the repository,
-or a fake in tests).
+Spool format (one JSON line per write, through a pydantic ``TypeAdapter``):
+``[2, {"session_id": 7, ..., "kind": "record_account"}]`` (format version, write). :func:`dump_operation` and
+:func:`load_operation` round-trip every write exactly (Decimal digits, time zones,
+non-finite floats); a line that is not a valid write raises :class:`SpoolFormatError`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
+
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from trading_runtime.domain import (
     AccountSnapshot,
@@ -36,188 +39,126 @@ from trading_runtime.domain import (
     OrderSnapshot,
     OrderUpdated,
     Position,
+    SessionStatus,
 )
-from trading_runtime.store.codec import CodecError, decode, encode, to_jsonable
+from trading_runtime.store.jsonable import to_jsonable
 
-FORMAT_VERSION = 1
+SPOOL_FORMAT: Literal[2] = 2
+PositionSource = Literal["broker", "ledger"]
+"""Who computed a position snapshot: the broker, or the engine's book (the ledger)."""
 
 
-class LedgerRecorder(Protocol):
-    """The ledger methods the writer drives (implemented by ``LedgerRepository``)."""
+class UnknownSessionError(LookupError):
+    """No trading session has this id."""
 
-    def record_decisions(self, session_id: int, decisions: Any) -> Any: ...
 
-    def record_order_submitted(
-        self,
-        session_id: int,
-        intent: OrderIntent,
-        snapshot: OrderSnapshot | None,
-        model_version_id: int | None,
-        decision_bar_timestamp: dt.datetime | None,
-    ) -> Any: ...
-
-    def record_order_rejected(
-        self, session_id: int, rejection: OrderRejected, model_version_id: int | None
-    ) -> Any: ...
-
-    def record_order_update(
-        self, session_id: int, update: OrderUpdated, model_version_id: int | None
-    ) -> Any: ...
-
-    def record_positions(
-        self,
-        session_id: int,
-        positions: Mapping[str, Position],
-        source: Literal["broker", "ledger"],
-        taken_at: dt.datetime,
-        prices: Mapping[str, Decimal] | None = None,
-    ) -> Any: ...
-
-    def record_account(self, session_id: int, account: AccountSnapshot) -> Any: ...
-
-    def record_engine_event(
-        self,
-        session_id: int | None,
-        kind: str,
-        detail: Mapping[str, Any],
-        occurred_at: dt.datetime,
-        event_id: uuid.UUID | None = None,
-    ) -> Any: ...
-
-    def end_session(
-        self,
-        session_id: int,
-        status: Literal["running", "completed", "failed", "interrupted"],
-        ending_equity: Decimal | None = None,
-        summary: Mapping[str, Any] | None = None,
-        ended_at: dt.datetime | None = None,
-    ) -> Any: ...
+class SpoolFormatError(ValueError):
+    """A spooled line is not a ledger write of the current format."""
 
 
 @dataclass(frozen=True, slots=True)
 class RecordDecisions:
-    kind: ClassVar[str] = "record_decisions"
+    """Upserted on (session, symbol, bar timestamp); a later decision for a bar wins."""
+
     session_id: int
     decisions: tuple[Decision, ...]
+    kind: Literal["record_decisions"] = field(default="record_decisions", kw_only=True)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "decisions", tuple(self.decisions))
 
-    def apply(self, ledger: LedgerRecorder) -> None:
-        ledger.record_decisions(self.session_id, self.decisions)
-
 
 @dataclass(frozen=True, slots=True)
 class RecordOrderSubmitted:
-    kind: ClassVar[str] = "record_order_submitted"
+    """``snapshot`` is the broker's answer, None when recorded before the answer."""
+
     session_id: int
     intent: OrderIntent
     snapshot: OrderSnapshot | None
     model_version_id: int | None
     decision_bar_timestamp: dt.datetime | None
-
-    def apply(self, ledger: LedgerRecorder) -> None:
-        ledger.record_order_submitted(
-            self.session_id,
-            self.intent,
-            self.snapshot,
-            self.model_version_id,
-            self.decision_bar_timestamp,
-        )
+    kind: Literal["record_order_submitted"] = field(default="record_order_submitted", kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
 class RecordOrderRejected:
-    kind: ClassVar[str] = "record_order_rejected"
     session_id: int
     rejection: OrderRejected
     model_version_id: int | None
-
-    def apply(self, ledger: LedgerRecorder) -> None:
-        ledger.record_order_rejected(self.session_id, self.rejection, self.model_version_id)
+    kind: Literal["record_order_rejected"] = field(default="record_order_rejected", kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
 class RecordOrderUpdate:
-    kind: ClassVar[str] = "record_order_update"
+    """``model_version_id`` None means "the version recorded on the order", if any."""
+
     session_id: int
     update: OrderUpdated
     model_version_id: int | None
-
-    def apply(self, ledger: LedgerRecorder) -> None:
-        ledger.record_order_update(self.session_id, self.update, self.model_version_id)
+    kind: Literal["record_order_update"] = field(default="record_order_update", kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
 class RecordPositions:
-    kind: ClassVar[str] = "record_positions"
+    """One row per position; ``prices`` (optional) give market values."""
+
     session_id: int
     positions: dict[str, Position]
-    source: Literal["broker", "ledger"]
+    source: PositionSource
     taken_at: dt.datetime
     prices: dict[str, Decimal] | None = None
+    kind: Literal["record_positions"] = field(default="record_positions", kw_only=True)
 
     def __post_init__(self) -> None:
+        if self.source not in ("broker", "ledger"):
+            raise ValueError(f"position source must be broker or ledger, got {self.source!r}")
         object.__setattr__(self, "positions", dict(self.positions))
         if self.prices is not None:
             object.__setattr__(self, "prices", dict(self.prices))
 
-    def apply(self, ledger: LedgerRecorder) -> None:
-        ledger.record_positions(
-            self.session_id, self.positions, self.source, self.taken_at, self.prices
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class RecordAccount:
-    kind: ClassVar[str] = "record_account"
     session_id: int
     account: AccountSnapshot
-
-    def apply(self, ledger: LedgerRecorder) -> None:
-        ledger.record_account(self.session_id, self.account)
+    kind: Literal["record_account"] = field(default="record_account", kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
 class RecordEngineEvent:
-    """An operational event; ``detail`` is normalised to JSON data at creation."""
+    """An operational event; ``detail`` is normalised to JSON data at creation, and
+    ``event_id`` chosen then, so a replayed event is stored once."""
 
-    kind: ClassVar[str] = "record_engine_event"
     session_id: int | None
     event_kind: str
     detail: dict[str, Any]
     occurred_at: dt.datetime
     event_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    kind: Literal["record_engine_event"] = field(default="record_engine_event", kw_only=True)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "detail", to_jsonable(dict(self.detail)))
 
-    def apply(self, ledger: LedgerRecorder) -> None:
-        ledger.record_engine_event(
-            self.session_id, self.event_kind, self.detail, self.occurred_at, self.event_id
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class EndSession:
-    kind: ClassVar[str] = "end_session"
+    """Close a session (``ended_at`` fixed at creation). ``reason`` says why it ended."""
+
     session_id: int
-    status: Literal["running", "completed", "failed", "interrupted"]
+    status: SessionStatus
     ended_at: dt.datetime
     ending_equity: Decimal | None = None
     summary: dict[str, Any] | None = None
+    reason: str | None = None
+    kind: Literal["end_session"] = field(default="end_session", kw_only=True)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "status", SessionStatus(self.status))
         if self.summary is not None:
             object.__setattr__(self, "summary", to_jsonable(dict(self.summary)))
 
-    def apply(self, ledger: LedgerRecorder) -> None:
-        ledger.end_session(
-            self.session_id, self.status, self.ending_equity, self.summary, self.ended_at
-        )
 
-
-LedgerWrite = (
+LedgerOperation = (
     RecordDecisions
     | RecordOrderSubmitted
     | RecordOrderRejected
@@ -228,33 +169,38 @@ LedgerWrite = (
     | EndSession
 )
 
-OPERATION_TYPES: dict[str, type[Any]] = {
-    cls.kind: cls
-    for cls in (
-        RecordDecisions,
-        RecordOrderSubmitted,
-        RecordOrderRejected,
-        RecordOrderUpdate,
-        RecordPositions,
-        RecordAccount,
-        RecordEngineEvent,
-        EndSession,
-    )
-}
+
+class LedgerApplier(Protocol):
+    """What the writer drives: ``LedgerRepository``, or a fake in tests. Synchronous."""
+
+    def apply(self, operation: LedgerOperation) -> None: ...
 
 
-def operation_to_json(operation: LedgerWrite) -> dict[str, Any]:
-    """``{"v": 1, "kind": ..., "data": {...}}``, JSON-serialisable and exact."""
-    return {"v": FORMAT_VERSION, "kind": operation.kind, "data": encode(operation)}
+# --- spool format ---------------------------------------------------------------------------
 
 
-def operation_from_json(payload: Mapping[str, Any]) -> LedgerWrite:
-    """The operation :func:`operation_to_json` encoded; :class:`CodecError` if malformed."""
-    if payload.get("v") != FORMAT_VERSION:
-        raise CodecError(f"unsupported spool format version {payload.get('v')!r}")
-    kind = payload.get("kind")
-    cls = OPERATION_TYPES.get(kind)  # type: ignore[arg-type]
-    if cls is None:
-        raise CodecError(f"unknown ledger operation {kind!r}")
-    operation: LedgerWrite = decode(cls, payload.get("data"))
-    return operation
+# A line is ``[format, operation]``. The config is given to the adapter (not to a record
+# type) because only a root config reaches the nested domain dataclasses.
+_SPOOL_LINE = TypeAdapter(
+    tuple[Literal[2], Annotated[LedgerOperation, Field(discriminator="kind")]],
+    config=ConfigDict(extra="forbid", ser_json_inf_nan="strings"),
+)
+
+
+def dump_operation(operation: LedgerOperation) -> bytes:
+    """One spool line (without the newline): compact JSON, exact for every field."""
+    return _SPOOL_LINE.dump_json((SPOOL_FORMAT, operation))
+
+
+def load_operation(line: bytes | str) -> LedgerOperation:
+    """The write :func:`dump_operation` encoded; :class:`SpoolFormatError` if it is not one."""
+    try:
+        return _SPOOL_LINE.validate_json(line)[1]
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}"
+            for e in error.errors(include_url=False, include_input=False)[:3]
+        )
+        raise SpoolFormatError(
+            f"not a ledger write of spool format {SPOOL_FORMAT}: {problems}"
+        ) from None

@@ -30,8 +30,8 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from trading_runtime.domain import ModelStatus
-from trading_runtime.store.codec import to_jsonable
 from trading_runtime.store.db import session_factory
+from trading_runtime.store.jsonable import to_jsonable
 from trading_runtime.store.models import ModelPromotionRow, ModelVersionRow
 
 PromotionAction = Literal["promote", "manual_promote", "rollback", "reject"]

@@ -1,6 +1,7 @@
 """Durable, ordered spool of ledger operations that could not be written yet.
 
-One JSON-lines file per trading session (``session-<id>.jsonl`` in the spool directory);
+One JSON-lines file per trading session (``session-<id>.jsonl`` in the spool directory; the
+line format is ``operations.dump_operation``'s);
 each append is flushed and fsync'ed before it returns, so an operation that reached the
 spool survives a crash of the process or the machine. A process holds an exclusive
 ``flock`` on every file it owns, so two processes sharing a spool directory never replay
@@ -29,8 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from trading_runtime.store.codec import CodecError
-from trading_runtime.store.operations import LedgerWrite, operation_from_json, operation_to_json
+from trading_runtime.store.operations import (
+    LedgerOperation,
+    SpoolFormatError,
+    dump_operation,
+    load_operation,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +114,7 @@ class Spool:
                 )
             return claimed
 
-    def append(self, operations: Sequence[LedgerWrite]) -> None:
+    def append(self, operations: Sequence[LedgerOperation]) -> None:
         """Append in order and fsync; returns only once the operations are on disk."""
         if not operations:
             return
@@ -118,8 +123,7 @@ class Spool:
             touched: list[_SpoolFile] = []
             for operation in operations:
                 spool_file = self._owned(self.path_for(getattr(operation, "session_id", None)))
-                line = json.dumps(operation_to_json(operation), separators=(",", ":"))
-                spool_file.handle.write(line + "\n")
+                spool_file.handle.write(dump_operation(operation).decode() + "\n")
                 spool_file.count += 1
                 self._backlog += 1
                 if spool_file not in touched:
@@ -128,7 +132,7 @@ class Spool:
                 spool_file.handle.flush()
                 os.fsync(spool_file.handle.fileno())
 
-    def replay(self, apply: Callable[[LedgerWrite], None]) -> ReplayResult:
+    def replay(self, apply: Callable[[LedgerOperation], None]) -> ReplayResult:
         """Apply every owned operation in order, deleting each file once fully applied.
 
         ``apply`` raises :class:`TransientWriteError` to stop (the rest stays spooled and the
@@ -142,8 +146,8 @@ class Spool:
                     if index < spool_file.done:
                         continue
                     try:
-                        operation = operation_from_json(json.loads(raw))
-                    except (CodecError, ValueError) as error:
+                        operation = load_operation(raw)
+                    except SpoolFormatError as error:
                         self._dead_letter_locked(raw, error)
                         dead += 1
                         spool_file.done += 1
@@ -154,7 +158,7 @@ class Spool:
                     except TransientWriteError as error:
                         return ReplayResult(applied, dead, error.cause)
                     except Exception as error:
-                        self._dead_letter_locked(operation_to_json(operation), error)
+                        self._dead_letter_locked(_as_json(operation), error)
                         dead += 1
                     else:
                         applied += 1
@@ -163,9 +167,9 @@ class Spool:
                 self._remove_locked(spool_file)
         return ReplayResult(applied, dead, None)
 
-    def dead_letter(self, operation: LedgerWrite, error: BaseException) -> None:
+    def dead_letter(self, operation: LedgerOperation, error: BaseException) -> None:
         with self._lock:
-            self._dead_letter_locked(operation_to_json(operation), error)
+            self._dead_letter_locked(_as_json(operation), error)
 
     def close(self) -> None:
         """Release every file (and its lock); unapplied operations stay on disk."""
@@ -219,6 +223,10 @@ class Spool:
         logger.error(
             "ledger operation could not be written and went to %s: %s", path, record["error"]
         )
+
+
+def _as_json(operation: LedgerOperation) -> Any:
+    return json.loads(dump_operation(operation))
 
 
 def _read_lines(path: Path, count: int) -> list[str]:

@@ -2,7 +2,7 @@
 
     writer = LedgerWriter(LedgerRepository(engine), settings.spool_dir)
     await writer.start()                 # replays any spool left by a crash, then drains
-    writer.submit(RecordDecisions(...))  # synchronous, O(1), from the event loop thread
+    writer.submit(RecordDecisions(session_id, decisions))  # synchronous, O(1), loop thread
     ...
     left = await writer.stop(timeout_s=10)   # flush, stop; ``left`` operations stay spooled
 
@@ -16,49 +16,26 @@ for good (a constraint violation, a bug) are dead-lettered and logged, never ret
 forever. Every repository method is idempotent, so an operation applied twice (a replay
 after a lost acknowledgement) is harmless.
 
-Counters for metrics: :attr:`LedgerWriter.stats`. :class:`SessionLedger` adapts a writer to
-the live engine's ledger port (one session, one method per kind of write).
+Counters for metrics: :attr:`LedgerWriter.stats`. :class:`SessionLedger` is the live
+engine's ledger port: a writer and the id of the session the engine's operations belong to.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import random
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
 
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from trading_runtime.config import Settings
-from trading_runtime.domain import (
-    AccountSnapshot,
-    Decision,
-    OrderIntent,
-    OrderRejected,
-    OrderSnapshot,
-    OrderUpdated,
-    Position,
-)
-from trading_runtime.store.operations import (
-    EndSession,
-    LedgerRecorder,
-    LedgerWrite,
-    RecordAccount,
-    RecordDecisions,
-    RecordEngineEvent,
-    RecordOrderRejected,
-    RecordOrderSubmitted,
-    RecordOrderUpdate,
-    RecordPositions,
-)
+from trading_runtime.store.operations import LedgerApplier, LedgerOperation
 from trading_runtime.store.spool import Spool, TransientWriteError
 
 logger = logging.getLogger(__name__)
@@ -108,14 +85,14 @@ class WriterClosedError(RuntimeError):
 
 
 class LedgerWriter:
-    """Asynchronous, durable front of a :class:`LedgerRecorder` (see the module docstring).
+    """Asynchronous, durable front of a :class:`LedgerApplier` (see the module docstring).
 
     ``submit`` must be called from the event loop's thread; everything else is awaited.
     """
 
     def __init__(
         self,
-        ledger: LedgerRecorder,
+        ledger: LedgerApplier,
         spool_dir: Path,
         *,
         batch_size: int = 200,
@@ -134,8 +111,8 @@ class LedgerWriter:
         self._name = name
         self._rng = rng or random.Random()
 
-        self._queue: deque[LedgerWrite] = deque()
-        self._in_flight: list[LedgerWrite] = []
+        self._queue: deque[LedgerOperation] = deque()
+        self._in_flight: list[LedgerOperation] = []
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -154,7 +131,7 @@ class LedgerWriter:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, ledger: LedgerRecorder, **options: object
+        cls, settings: Settings, ledger: LedgerApplier, **options: object
     ) -> LedgerWriter:
         return cls(ledger, settings.spool_dir, **options)  # type: ignore[arg-type]
 
@@ -177,7 +154,7 @@ class LedgerWriter:
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    def submit(self, operation: LedgerWrite) -> None:
+    def submit(self, operation: LedgerOperation) -> None:
         """Queue one operation; never blocks. Raises :class:`WriterClosedError` after stop."""
         if self._closed:
             raise WriterClosedError(f"{self._name} is stopped; operation {operation.kind} refused")
@@ -185,7 +162,7 @@ class LedgerWriter:
         self._idle.clear()
         self._wakeup.set()
 
-    def submit_many(self, operations: Sequence[LedgerWrite]) -> None:
+    def submit_many(self, operations: Sequence[LedgerOperation]) -> None:
         for operation in operations:
             self.submit(operation)
 
@@ -312,7 +289,7 @@ class LedgerWriter:
         else:
             self._failed_attempt(loop, result.error)
 
-    def _take_batch(self, size: int) -> list[LedgerWrite]:
+    def _take_batch(self, size: int) -> list[LedgerOperation]:
         batch = [self._queue.popleft() for _ in range(min(size, len(self._queue)))]
         self._in_flight = batch
         return batch
@@ -344,7 +321,7 @@ class LedgerWriter:
             self._idle.clear()
 
     # --- worker-thread side ----------------------------------------------------------------------
-    def _apply_batch(self, batch: Sequence[LedgerWrite]) -> tuple[int, BaseException | None]:
+    def _apply_batch(self, batch: Sequence[LedgerOperation]) -> tuple[int, BaseException | None]:
         """Apply in order; stop at the first transient error (returns how many were applied).
 
         Runs in a worker thread.
@@ -352,7 +329,7 @@ class LedgerWriter:
         applied = 0
         for operation in batch:
             try:
-                operation.apply(self._ledger)
+                self._ledger.apply(operation)
             except Exception as error:
                 if is_transient_error(error):
                     return applied, error
@@ -363,16 +340,16 @@ class LedgerWriter:
                 applied += 1
         return applied, None
 
-    def _apply_for_replay(self, operation: LedgerWrite) -> None:
+    def _apply_for_replay(self, operation: LedgerOperation) -> None:
         try:
-            operation.apply(self._ledger)
+            self._ledger.apply(operation)
         except Exception as error:
             if is_transient_error(error):
                 raise TransientWriteError(error) from error
             self._last_error = describe_error(error)
             raise
 
-    def _spool_operations(self, operations: Sequence[LedgerWrite]) -> None:
+    def _spool_operations(self, operations: Sequence[LedgerOperation]) -> None:
         self._spool.append(operations)
         self._spooled += len(operations)
 
@@ -423,64 +400,18 @@ class LedgerWriter:
 
 
 class SessionLedger:
-    """The live engine's ledger port for one session: each call becomes one operation
-    submitted to a :class:`LedgerWriter` (non-blocking; call from the event loop thread)."""
+    """The live engine's ledger port (``engine.ports.LedgerSink``): the operations of one
+    session, submitted to a :class:`LedgerWriter` (non-blocking; call from the loop thread)."""
 
     def __init__(self, writer: LedgerWriter, session_id: int) -> None:
         self.writer = writer
         self.session_id = session_id
 
-    def decisions(self, decisions: Sequence[Decision]) -> None:
-        if decisions:
-            self.writer.submit(RecordDecisions(self.session_id, tuple(decisions)))
-
-    def order_submitted(
-        self,
-        intent: OrderIntent,
-        snapshot: OrderSnapshot | None,
-        model_version_id: int | None,
-        decision_bar_timestamp: dt.datetime | None,
-    ) -> None:
-        self.writer.submit(
-            RecordOrderSubmitted(
-                self.session_id, intent, snapshot, model_version_id, decision_bar_timestamp
+    def submit(self, operation: LedgerOperation) -> None:
+        """Queue ``operation``; raises ``ValueError`` for another session's operation."""
+        if operation.session_id not in (self.session_id, None):
+            raise ValueError(
+                f"operation {operation.kind} of session {operation.session_id} "
+                f"submitted to the ledger of session {self.session_id}"
             )
-        )
-
-    def order_rejected(self, rejection: OrderRejected, model_version_id: int | None) -> None:
-        self.writer.submit(RecordOrderRejected(self.session_id, rejection, model_version_id))
-
-    def order_update(self, update: OrderUpdated, model_version_id: int | None) -> None:
-        self.writer.submit(RecordOrderUpdate(self.session_id, update, model_version_id))
-
-    def positions(
-        self, positions: Mapping[str, Position], source: str, taken_at: dt.datetime
-    ) -> None:
-        if source not in ("broker", "ledger"):
-            raise ValueError(f"position source must be broker or ledger, got {source!r}")
-        self.writer.submit(
-            RecordPositions(self.session_id, dict(positions), source, taken_at)  # type: ignore[arg-type]
-        )
-
-    def account(self, snapshot: AccountSnapshot) -> None:
-        self.writer.submit(RecordAccount(self.session_id, snapshot))
-
-    def engine_event(self, kind: str, detail: Mapping[str, Any], occurred_at: dt.datetime) -> None:
-        self.writer.submit(RecordEngineEvent(self.session_id, kind, dict(detail), occurred_at))
-
-    def end_session(
-        self,
-        status: Literal["running", "completed", "failed", "interrupted"],
-        ended_at: dt.datetime,
-        ending_equity: Decimal | None = None,
-        summary: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.writer.submit(
-            EndSession(
-                self.session_id,
-                status,
-                ended_at,
-                ending_equity,
-                dict(summary) if summary is not None else None,
-            )
-        )
+        self.writer.submit(operation)

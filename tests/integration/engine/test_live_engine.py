@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
+from tests.support import store_builders
 from tests.support.emulator import API_KEY, SECRET_KEY, trading_client
 from tests.support.models import register_champion
 from trading_runtime.adapters.alpaca.config import AlpacaEndpoints
@@ -32,9 +33,10 @@ from trading_runtime.engine.runner import EmulatorPacer, RegistryModelSource
 from trading_runtime.sim import EmulatorConfig, EmulatorServer, Pacing
 from trading_runtime.sim.config import FaultConfig
 from trading_runtime.sim.control import EmulatorControl
-from trading_runtime.store.ledger import LedgerRepository
+from trading_runtime.store.reads import LedgerReader
 from trading_runtime.store.registry import ModelRegistry
 from trading_runtime.store.writer import LedgerWriter, SessionLedger
+from trading_runtime.store.writes import LedgerRepository
 from trading_runtime.strategy.rules import StrategyConfig
 
 EARLY_CLOSE = dt.date(2026, 11, 27)  # 210 minutes: a whole session replays in about a second
@@ -62,7 +64,7 @@ class HookedPacer:
 class Session:
     report: EngineReport
     session_id: int
-    ledger: LedgerRepository
+    ledger: LedgerReader
     engine: LiveEngine
     unwritten: int
 
@@ -91,16 +93,14 @@ async def run_engine(
     model_poll_interval_s: float = 30.0,
     idle_timeout_s: float = 5.0,
 ) -> Session:
-    ledger = LedgerRepository(database)
     registry = ModelRegistry(database)
-    session_id = ledger.start_session(
+    session_id = store_builders.open_session(
+        database,
         session_key=f"test-{spool.name}",
-        mode="sim",
-        trading_day=EARLY_CLOSE,
         started_at=dt.datetime.now(dt.UTC),
         symbols=list(SYMBOLS),
     )
-    writer = LedgerWriter(ledger, spool)
+    writer = LedgerWriter(LedgerRepository(database), spool)
     await writer.start()
     endpoints = AlpacaEndpoints.for_emulator(server.base_url, API_KEY, SECRET_KEY)
     pacer = HookedPacer(EmulatorPacer(EmulatorControl(server.base_url, API_KEY, SECRET_KEY)), hook)
@@ -135,7 +135,7 @@ async def run_engine(
     finally:
         await pacer.inner.close()
         unwritten = await writer.stop(timeout_s=10.0)
-    return Session(report, session_id, ledger, engine, unwritten)
+    return Session(report, session_id, LedgerReader(database), engine, unwritten)
 
 
 @pytest.fixture

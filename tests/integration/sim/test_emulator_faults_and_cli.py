@@ -23,7 +23,8 @@ REPOSITORY = Path(__file__).resolve().parents[3]
 
 def test_duplicate_and_out_of_order_frames_reach_the_client_and_no_bar_is_lost() -> None:
     faults = FaultConfig(seed=5, duplicate_bar_probability=0.3, out_of_order_probability=0.3)
-    with running_emulator(pacing=Pacing.SPEED, speed=1000.0, faults=faults) as server:
+    # Lockstep waits for the subscriber before each frame; without acks it goes on at once.
+    with running_emulator(pacing=Pacing.LOCKSTEP, ack_timeout_s=0.02, faults=faults) as server:
 
         async def scenario() -> list[tuple[str, object]]:
             received: list[tuple[str, object]] = []

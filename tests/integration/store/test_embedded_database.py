@@ -37,7 +37,7 @@ def test_the_embedded_server_hosts_trading_and_dagster_databases(
     urls = prepare_database(embedded_settings)
     assert urls.embedded
     assert (urls.trading.database, urls.dagster.database) == ("trading", "dagster")
-    assert current_revision(urls.trading) == "0001"
+    assert current_revision(urls.trading) == "0002"
 
     engine = create_engine_for(urls.trading)
     try:

@@ -10,8 +10,14 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from tests.support import store_builders as b
-from trading_runtime.domain import Action, OrderSide, OrderStatus, OrderUpdated, TradeEventType
-from trading_runtime.store.ledger import LedgerRepository, UnknownSessionError
+from trading_runtime.domain import (
+    Action,
+    OrderSide,
+    OrderStatus,
+    OrderUpdated,
+    SessionStatus,
+    TradeEventType,
+)
 from trading_runtime.store.models import (
     AccountSnapshotRow,
     DecisionRow,
@@ -22,17 +28,44 @@ from trading_runtime.store.models import (
     PositionSnapshotRow,
     TradingSessionRow,
 )
+from trading_runtime.store.operations import (
+    EndSession,
+    LedgerOperation,
+    RecordAccount,
+    RecordDecisions,
+    RecordEngineEvent,
+    RecordOrderRejected,
+    RecordOrderSubmitted,
+    RecordOrderUpdate,
+    RecordPositions,
+    UnknownSessionError,
+)
+from trading_runtime.store.reads import LedgerReader
 from trading_runtime.store.registry import ModelRegistry
+from trading_runtime.store.writes import LedgerRepository
+
+
+class Ledger:
+    """The write path and the reads over one database, as the tests use them."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.repository = LedgerRepository(engine)
+        self.reads = LedgerReader(engine)
+
+    def apply(self, *operations: LedgerOperation) -> None:
+        for operation in operations:
+            self.repository.apply(operation)
 
 
 @pytest.fixture
-def ledger(engine: Engine) -> LedgerRepository:
-    return LedgerRepository(engine)
+def ledger(engine: Engine) -> Ledger:
+    return Ledger(engine)
 
 
 @pytest.fixture
-def session_id(ledger: LedgerRepository) -> int:
-    return ledger.start_session(**b.start_session_kwargs())  # type: ignore[arg-type]
+def session_id(engine: Engine) -> int:
+    return b.open_session(engine)
 
 
 def count(engine: Engine, table: type, **where: object) -> int:
@@ -59,19 +92,24 @@ def register_model(engine: Engine) -> int:
 # --- sessions -------------------------------------------------------------------------------------
 
 
-def test_a_session_is_opened_and_closed_with_its_summary(ledger: LedgerRepository) -> None:
-    session_id = ledger.start_session(
-        **b.start_session_kwargs(config={"alpaca_secret_key": "sk-live", "threshold": 0.75})  # type: ignore[arg-type]
+def test_a_session_is_opened_and_closed_with_its_summary(ledger: Ledger) -> None:
+    session_id = b.open_session(
+        ledger.engine, config={"alpaca_secret_key": "sk-live", "threshold": 0.75}
     )
-    ledger.end_session(
-        session_id,
-        "completed",
-        Decimal("100250.1234"),
-        {"fills": 3, "pnl": Decimal("250.1234")},
-        ended_at=b.at(390),
+    ledger.apply(
+        EndSession(
+            session_id,
+            SessionStatus.COMPLETED,
+            b.at(390),
+            Decimal("100250.1234"),
+            {"fills": 3, "pnl": Decimal("250.1234")},
+            reason="session closed",
+        )
     )
-    info = ledger.session_info(session_id)
-    assert info.status == "completed"
+    info = ledger.reads.session_info(session_id)
+    assert info.status is SessionStatus.COMPLETED
+    assert info.end_reason == "session closed"
+    assert info.starting_equity == Decimal("100000.00")  # the NUMERIC column
     assert info.ending_equity == Decimal("100250.1234")
     assert info.ended_at == b.at(390)
     assert info.summary == {"fills": 3, "pnl": "250.1234"}
@@ -80,28 +118,18 @@ def test_a_session_is_opened_and_closed_with_its_summary(ledger: LedgerRepositor
     assert config == {"alpaca_secret_key": "***", "threshold": 0.75}
 
 
-def test_restarting_a_session_key_reopens_the_same_session(ledger: LedgerRepository) -> None:
-    values = b.start_session_kwargs()
-    first = ledger.start_session(**values)  # type: ignore[arg-type]
-    ledger.end_session(first, "failed")
-    again = ledger.start_session(**values)  # type: ignore[arg-type]
-    assert again == first
-    assert ledger.session_info(first).status == "running"
-    assert ledger.session_info(first).ended_at is None
-
-
-def test_ending_an_unknown_session_raises(ledger: LedgerRepository) -> None:
+def test_ending_an_unknown_session_raises(ledger: Ledger) -> None:
     with pytest.raises(UnknownSessionError):
-        ledger.end_session(999_999, "completed")
-    with pytest.raises(ValueError, match="status"):
-        ledger.end_session(1, "paused")  # type: ignore[arg-type]
+        ledger.apply(EndSession(999_999, SessionStatus.COMPLETED, b.at(390)))
+    with pytest.raises(ValueError, match="paused"):
+        EndSession(1, "paused", b.at(390))  # type: ignore[arg-type]
 
 
 # --- decisions ------------------------------------------------------------------------------------
 
 
 def test_recording_the_same_decisions_twice_stores_them_once(
-    ledger: LedgerRepository, session_id: int, engine: Engine
+    ledger: Ledger, session_id: int, engine: Engine
 ) -> None:
     model_id = register_model(engine)
     order = b.intent()
@@ -109,11 +137,10 @@ def test_recording_the_same_decisions_twice_stores_them_once(
         b.decision("AAPL", 0, Action.BUY, 0.81, 187.25, model_id, order),
         b.decision("MSFT", 0, Action.HOLD, 0.5, 410.0, model_id),
     ]
-    assert ledger.record_decisions(session_id, decisions) == 2
-    assert ledger.record_decisions(session_id, decisions) == 2
+    ledger.apply(RecordDecisions(session_id, decisions), RecordDecisions(session_id, decisions))
     assert count(engine, DecisionRow) == 2
 
-    rows = ledger.decisions_for_session(session_id)
+    rows = ledger.reads.decisions_for_session(session_id)
     aapl = next(row for row in rows if row["symbol"] == "AAPL")
     assert aapl["client_order_id"] == order.client_order_id
     assert aapl["model_version_id"] == model_id
@@ -122,47 +149,51 @@ def test_recording_the_same_decisions_twice_stores_them_once(
 
 
 def test_a_later_decision_for_the_same_bar_replaces_the_earlier(
-    ledger: LedgerRepository, session_id: int, engine: Engine
+    ledger: Ledger, session_id: int, engine: Engine
 ) -> None:
-    ledger.record_decisions(session_id, [b.decision(action=Action.HOLD, p_up=0.5)])
-    ledger.record_decisions(session_id, [b.decision(action=Action.BUY, p_up=0.9)])
-    rows = ledger.decisions_for_session(session_id)
+    ledger.apply(RecordDecisions(session_id, [b.decision(action=Action.HOLD, p_up=0.5)]))
+    ledger.apply(RecordDecisions(session_id, [b.decision(action=Action.BUY, p_up=0.9)]))
+    rows = ledger.reads.decisions_for_session(session_id)
     assert [(row["action"], row["p_up"]) for row in rows] == [("buy", 0.9)]
 
 
 def test_a_decision_for_an_unknown_model_version_is_refused(
-    ledger: LedgerRepository, session_id: int
+    ledger: Ledger, session_id: int
 ) -> None:
     with pytest.raises(IntegrityError):
-        ledger.record_decisions(session_id, [b.decision(model_version_id=424242)])
+        ledger.apply(RecordDecisions(session_id, [b.decision(model_version_id=424242)]))
 
 
 # --- orders and fills -----------------------------------------------------------------------------
 
 
 def test_order_lifecycle_submitted_partial_fill_fill(
-    ledger: LedgerRepository, session_id: int, engine: Engine
+    ledger: Ledger, session_id: int, engine: Engine
 ) -> None:
     model_id = register_model(engine)
     order = b.intent(qty="10", limit_price="100.10")
-    ledger.record_order_submitted(session_id, order, b.snapshot(order), model_id, b.at(0))
-    ledger.record_order_update(
-        session_id,
-        b.fill_update(order, "x-1", "4", "100.01", "4", "100.01", b.at(0, 2)),
-        None,
+    ledger.apply(RecordOrderSubmitted(session_id, order, b.snapshot(order), model_id, b.at(0)))
+    ledger.apply(
+        RecordOrderUpdate(
+            session_id,
+            b.fill_update(order, "x-1", "4", "100.01", "4", "100.01", b.at(0, 2)),
+            None,
+        )
     )
-    partial = ledger.orders_for_session(session_id)[0]
+    partial = ledger.reads.orders_for_session(session_id)[0]
     assert (partial.status, partial.filled_qty, partial.filled_avg_price) == (
         OrderStatus.PARTIALLY_FILLED,
         Decimal("4"),
         Decimal("100.01"),
     )
-    ledger.record_order_update(
-        session_id,
-        b.fill_update(order, "x-2", "6", "100.07", "10", "100.046", b.at(0, 3), fee="0.02"),
-        None,
+    ledger.apply(
+        RecordOrderUpdate(
+            session_id,
+            b.fill_update(order, "x-2", "6", "100.07", "10", "100.046", b.at(0, 3), fee="0.02"),
+            None,
+        )
     )
-    final = ledger.orders_for_session(session_id)[0]
+    final = ledger.reads.orders_for_session(session_id)[0]
     assert final.status is OrderStatus.FILLED
     assert final.filled_qty == Decimal("10")
     assert final.filled_avg_price == Decimal("100.046")
@@ -170,7 +201,7 @@ def test_order_lifecycle_submitted_partial_fill_fill(
     assert final.decision_bar_timestamp == b.at(0)
     assert final.reason == order.reason
 
-    fills = ledger.fills_for_session(session_id)
+    fills = ledger.reads.fills_for_session(session_id)
     assert [(f.execution_id, f.qty, f.price, f.fee) for f in fills] == [
         ("x-1", Decimal("4"), Decimal("100.01"), Decimal("0")),
         ("x-2", Decimal("6"), Decimal("100.07"), Decimal("0.02")),
@@ -181,68 +212,76 @@ def test_order_lifecycle_submitted_partial_fill_fill(
 
 
 def test_replayed_trade_updates_are_stored_once(
-    ledger: LedgerRepository, session_id: int, engine: Engine
+    ledger: Ledger, session_id: int, engine: Engine
 ) -> None:
     order = b.intent(qty="10")
     updates = [
         b.status_update(order, TradeEventType.NEW, OrderStatus.NEW, b.at(0, 1)),
         b.fill_update(order, "x-1", "10", "100.05", "10", "100.05", b.at(0, 2)),
     ]
-    ledger.record_order_submitted(session_id, order, None, None, b.at(0))
+    ledger.apply(RecordOrderSubmitted(session_id, order, None, None, b.at(0)))
     for _ in range(3):
         for update in updates:
-            ledger.record_order_update(session_id, update, None)
+            ledger.apply(RecordOrderUpdate(session_id, update, None))
     assert count(engine, FillRow) == 1
     assert count(engine, OrderEventRow) == 2
     assert count(engine, OrderRow) == 1
-    assert ledger.orders_for_session(session_id)[0].status is OrderStatus.FILLED
+    assert ledger.reads.orders_for_session(session_id)[0].status is OrderStatus.FILLED
 
 
 def test_updates_arriving_before_the_submission_response_are_not_rolled_back(
-    ledger: LedgerRepository, session_id: int
+    ledger: Ledger, session_id: int
 ) -> None:
     # The trade-update stream can beat the REST response; a stale 'new' state (or the
     # submission's own snapshot) must not undo a fill.
     order = b.intent(qty="5")
-    ledger.record_order_update(
-        session_id, b.fill_update(order, "x-1", "5", "99.5", "5", "99.5", b.at(0, 2)), None
+    ledger.apply(
+        RecordOrderUpdate(
+            session_id, b.fill_update(order, "x-1", "5", "99.5", "5", "99.5", b.at(0, 2)), None
+        )
     )
-    ledger.record_order_submitted(session_id, order, b.snapshot(order), None, b.at(0))
-    ledger.record_order_update(
-        session_id, b.status_update(order, TradeEventType.NEW, OrderStatus.NEW, b.at(0, 1)), None
+    ledger.apply(RecordOrderSubmitted(session_id, order, b.snapshot(order), None, b.at(0)))
+    ledger.apply(
+        RecordOrderUpdate(
+            session_id,
+            b.status_update(order, TradeEventType.NEW, OrderStatus.NEW, b.at(0, 1)),
+            None,
+        )
     )
-    recorded = ledger.orders_for_session(session_id)[0]
+    recorded = ledger.reads.orders_for_session(session_id)[0]
     assert recorded.status is OrderStatus.FILLED
     assert recorded.filled_qty == Decimal("5")
     assert recorded.decision_bar_timestamp == b.at(0)  # filled in by the late submission
     assert recorded.reason == order.reason
 
 
-def test_a_canceled_partial_fill_keeps_its_filled_quantity(
-    ledger: LedgerRepository, session_id: int
-) -> None:
+def test_a_canceled_partial_fill_keeps_its_filled_quantity(ledger: Ledger, session_id: int) -> None:
     order = b.intent(qty="10")
-    ledger.record_order_submitted(session_id, order, b.snapshot(order), None, b.at(0))
-    ledger.record_order_update(
-        session_id, b.fill_update(order, "x-1", "3", "100", "3", "100", b.at(0, 2)), None
+    ledger.apply(RecordOrderSubmitted(session_id, order, b.snapshot(order), None, b.at(0)))
+    ledger.apply(
+        RecordOrderUpdate(
+            session_id, b.fill_update(order, "x-1", "3", "100", "3", "100", b.at(0, 2)), None
+        )
     )
     canceled = b.snapshot(order, OrderStatus.CANCELED, "3", "100", updated_at=b.at(0, 3))
-    ledger.record_order_update(
-        session_id,
-        OrderUpdated(event=TradeEventType.CANCELED, order=canceled, timestamp=b.at(0, 3)),
-        None,
+    ledger.apply(
+        RecordOrderUpdate(
+            session_id,
+            OrderUpdated(event=TradeEventType.CANCELED, order=canceled, timestamp=b.at(0, 3)),
+            None,
+        )
     )
-    recorded = ledger.orders_for_session(session_id)[0]
+    recorded = ledger.reads.orders_for_session(session_id)[0]
     assert (recorded.status, recorded.filled_qty) == (OrderStatus.CANCELED, Decimal("3"))
 
 
 def test_a_rejected_submission_is_recorded_with_the_brokers_reason(
-    ledger: LedgerRepository, session_id: int, engine: Engine
+    ledger: Ledger, session_id: int, engine: Engine
 ) -> None:
     order = b.intent()
-    ledger.record_order_rejected(session_id, b.rejection(order), None)
-    ledger.record_order_rejected(session_id, b.rejection(order), None)  # replay
-    recorded = ledger.orders_for_session(session_id)[0]
+    ledger.apply(RecordOrderRejected(session_id, b.rejection(order), None))
+    ledger.apply(RecordOrderRejected(session_id, b.rejection(order), None))  # replay
+    recorded = ledger.reads.orders_for_session(session_id)[0]
     assert recorded.status is OrderStatus.REJECTED
     assert (recorded.reject_code, recorded.reject_message) == (
         40310000,
@@ -252,29 +291,31 @@ def test_a_rejected_submission_is_recorded_with_the_brokers_reason(
 
 
 def test_a_duplicate_id_rejection_does_not_clobber_the_live_order(
-    ledger: LedgerRepository, session_id: int, engine: Engine
+    ledger: Ledger, session_id: int, engine: Engine
 ) -> None:
     # After a crash the engine re-submits the same deterministic client_order_id; the broker
     # refuses it, but the first order is real and keeps its state.
     order = b.intent(qty="10")
-    ledger.record_order_submitted(session_id, order, b.snapshot(order), None, b.at(0))
-    ledger.record_order_update(
-        session_id, b.fill_update(order, "x-1", "10", "100", "10", "100", b.at(0, 2)), None
+    ledger.apply(RecordOrderSubmitted(session_id, order, b.snapshot(order), None, b.at(0)))
+    ledger.apply(
+        RecordOrderUpdate(
+            session_id, b.fill_update(order, "x-1", "10", "100", "10", "100", b.at(0, 2)), None
+        )
     )
-    ledger.record_order_rejected(
-        session_id, b.rejection(order, 40010001, "client_order_id must be unique"), None
+    ledger.apply(
+        RecordOrderRejected(
+            session_id, b.rejection(order, 40010001, "client_order_id must be unique"), None
+        )
     )
-    recorded = ledger.orders_for_session(session_id)[0]
+    recorded = ledger.reads.orders_for_session(session_id)[0]
     assert recorded.status is OrderStatus.FILLED
     assert recorded.reject_code is None
     assert count(engine, OrderEventRow, event="rejected") == 1
 
 
-def test_quantities_and_prices_round_trip_exactly(
-    ledger: LedgerRepository, session_id: int
-) -> None:
+def test_quantities_and_prices_round_trip_exactly(ledger: Ledger, session_id: int) -> None:
     order = b.intent(qty="0.123456789", limit_price="187.0012")
-    ledger.record_order_submitted(session_id, order, None, None, b.at(0))
+    ledger.apply(RecordOrderSubmitted(session_id, order, None, None, b.at(0)))
     update = b.fill_update(
         order,
         "x-1",
@@ -285,9 +326,9 @@ def test_quantities_and_prices_round_trip_exactly(
         b.at(0, 2),
         fee="0.000001",
     )
-    ledger.record_order_update(session_id, update, None)
-    recorded = ledger.orders_for_session(session_id)[0]
-    fill = ledger.fills_for_session(session_id)[0]
+    ledger.apply(RecordOrderUpdate(session_id, update, None))
+    recorded = ledger.reads.orders_for_session(session_id)[0]
+    fill = ledger.reads.fills_for_session(session_id)[0]
     assert str(recorded.qty) == "0.123456789"
     assert str(recorded.limit_price) == "187.0012"
     assert str(fill.price) == "187.00119999"
@@ -295,7 +336,7 @@ def test_quantities_and_prices_round_trip_exactly(
     assert fill.to_domain() == update.fill
 
 
-def test_net_positions_are_computed_from_fills(ledger: LedgerRepository, session_id: int) -> None:
+def test_net_positions_are_computed_from_fills(ledger: Ledger, session_id: int) -> None:
     fills = [
         (b.intent("tp-b-1", "AAPL", qty="10"), "100.10", b.at(0, 2)),
         (b.intent("tp-s-1", "AAPL", OrderSide.SELL, qty="4", minute=5), "101.30", b.at(5, 2)),
@@ -305,10 +346,10 @@ def test_net_positions_are_computed_from_fills(ledger: LedgerRepository, session
     for order, price, when in fills:
         qty = str(order.qty)
         update = b.fill_update(order, f"x-{order.client_order_id}", qty, price, qty, price, when)
-        ledger.record_order_update(session_id, update, None)
-    assert ledger.net_positions_from_fills(session_id) == {"AAPL": Decimal("6")}
+        ledger.apply(RecordOrderUpdate(session_id, update, None))
+    assert ledger.reads.net_positions_from_fills(session_id) == {"AAPL": Decimal("6")}
 
-    summary = ledger.session_summary(session_id)
+    summary = ledger.reads.session_summary(session_id)
     assert summary.net_positions == {"AAPL": Decimal("6")}
     aapl = summary.activity["AAPL"]
     assert (aapl.bought_qty, aapl.sold_qty) == (Decimal("10"), Decimal("4"))
@@ -324,19 +365,19 @@ def test_net_positions_are_computed_from_fills(ledger: LedgerRepository, session
 
 
 def test_snapshots_and_engine_events_are_idempotent(
-    ledger: LedgerRepository, session_id: int, engine: Engine
+    ledger: Ledger, session_id: int, engine: Engine
 ) -> None:
     for _ in range(2):
-        ledger.record_positions(
-            session_id, b.positions(), "broker", b.at(1), {"AAPL": Decimal("101.5")}
+        ledger.apply(
+            RecordPositions(
+                session_id, b.positions(), "broker", b.at(1), {"AAPL": Decimal("101.5")}
+            )
         )
-        ledger.record_positions(session_id, b.positions(), "ledger", b.at(1))
-        ledger.record_account(session_id, b.account(1))
-    event_id = ledger.record_engine_event(
-        session_id, "kill_switch", {"loss": Decimal("-3.5")}, b.at(2)
-    )
-    ledger.record_engine_event(session_id, "kill_switch", {"loss": "-3.5"}, b.at(2), event_id)
-    ledger.record_engine_event(session_id, "kill_switch", {"loss": "-3.5"}, b.at(2))  # another
+        ledger.apply(RecordPositions(session_id, b.positions(), "ledger", b.at(1)))
+        ledger.apply(RecordAccount(session_id, b.account(1)))
+    event = RecordEngineEvent(session_id, "kill_switch", {"loss": Decimal("-3.5")}, b.at(2))
+    ledger.apply(event, event)  # a replayed event is stored once
+    ledger.apply(RecordEngineEvent(session_id, "kill_switch", {"loss": "-3.5"}, b.at(2)))  # another
 
     assert count(engine, PositionSnapshotRow) == 4
     assert count(engine, AccountSnapshotRow) == 1
@@ -348,34 +389,38 @@ def test_snapshots_and_engine_events_are_idempotent(
             )
         ).scalar_one()
     assert market_value == Decimal("1015.0")
-    events = ledger.engine_events(session_id, "kill_switch")
+    events = ledger.reads.engine_events(session_id, "kill_switch")
     assert events[0]["detail"] == {"loss": "-3.5"}
-    assert ledger.session_summary(session_id).last_account == b.account(1)
+    assert ledger.reads.session_summary(session_id).last_account == b.account(1)
 
 
 def test_daily_report_gathers_fills_slippage_and_equity_of_the_day(
-    ledger: LedgerRepository, session_id: int
+    ledger: Ledger, session_id: int
 ) -> None:
     order = b.intent(qty="10", limit_price="100.10")
-    ledger.record_decisions(session_id, [b.decision(price=100.0, order=order)])
-    ledger.record_order_submitted(session_id, order, b.snapshot(order), None, b.at(0))
-    ledger.record_order_update(
-        session_id, b.fill_update(order, "x-1", "10", "100.04", "10", "100.04", b.at(0, 2)), None
+    ledger.apply(RecordDecisions(session_id, [b.decision(price=100.0, order=order)]))
+    ledger.apply(RecordOrderSubmitted(session_id, order, b.snapshot(order), None, b.at(0)))
+    ledger.apply(
+        RecordOrderUpdate(
+            session_id,
+            b.fill_update(order, "x-1", "10", "100.04", "10", "100.04", b.at(0, 2)),
+            None,
+        )
     )
-    ledger.record_account(session_id, b.account(0, "100000.00"))
-    ledger.record_account(session_id, b.account(5, "100012.34"))
-    ledger.end_session(session_id, "completed", Decimal("100012.34"))
-    other_day = ledger.start_session(
-        **b.start_session_kwargs(trading_day=b.DAY + dt.timedelta(days=1))  # type: ignore[arg-type]
-    )
+    ledger.apply(RecordAccount(session_id, b.account(0, "100000.00")))
+    ledger.apply(RecordAccount(session_id, b.account(5, "100012.34")))
+    ledger.apply(EndSession(session_id, SessionStatus.COMPLETED, b.at(390), Decimal("100012.34")))
+    other_day = b.open_session(ledger.engine, b.identity(day=b.DAY + dt.timedelta(days=1)))
     other_order = b.intent("tp-b-other")
-    ledger.record_order_update(
-        other_day,
-        b.fill_update(other_order, "x-other", "10", "1", "10", "1", b.at(1440)),
-        None,
+    ledger.apply(
+        RecordOrderUpdate(
+            other_day,
+            b.fill_update(other_order, "x-other", "10", "1", "10", "1", b.at(1440)),
+            None,
+        )
     )
 
-    report = ledger.daily_report(b.DAY)
+    report = ledger.reads.daily_report(b.DAY)
     assert [s.id for s in report.sessions] == [session_id]
     assert [f.execution_id for f in report.fills] == ["x-1"]
     assert [o.client_order_id for o in report.orders] == [order.client_order_id]

@@ -17,8 +17,7 @@ from sqlalchemy.engine import URL, make_url
 
 from tests.support import store_builders as b
 from tests.support.eventually import eventually_async
-from trading_runtime.domain import Action, OrderStatus
-from trading_runtime.store.ledger import LedgerRepository
+from trading_runtime.domain import Action, OrderStatus, SessionStatus
 from trading_runtime.store.models import AccountSnapshotRow, DecisionRow, FillRow, OrderEventRow
 from trading_runtime.store.operations import (
     EndSession,
@@ -27,7 +26,9 @@ from trading_runtime.store.operations import (
     RecordOrderSubmitted,
     RecordOrderUpdate,
 )
+from trading_runtime.store.reads import LedgerReader
 from trading_runtime.store.writer import LedgerWriter
+from trading_runtime.store.writes import LedgerRepository
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[3]
 
@@ -60,7 +61,8 @@ def test_a_database_outage_loses_and_doubles_nothing(
     engine: Engine, database_url: str, postgres_server_url: URL, tmp_path: Path
 ) -> None:
     ledger = LedgerRepository(engine)
-    session_id = ledger.start_session(**b.start_session_kwargs())  # type: ignore[arg-type]
+    reads = LedgerReader(engine)
+    session_id = b.open_session(engine)
     order = b.intent(qty="10")
     first_fill = b.fill_update(order, "x-1", "4", "100.01", "4", "100.01", b.at(0, 2))
     second_fill = b.fill_update(order, "x-2", "6", "100.03", "10", "100.022", b.at(0, 3))
@@ -82,7 +84,7 @@ def test_a_database_outage_loses_and_doubles_nothing(
         await eventually_async(lambda: writer.stats.retries >= 2, timeout_s=10)
         spooled = (tmp_path / f"session-{session_id}.jsonl").read_text().splitlines()
         assert len(spooled) == 4
-        writer.submit(EndSession(session_id, "completed", b.at(390)))
+        writer.submit(EndSession(session_id, SessionStatus.COMPLETED, b.at(390)))
         await eventually_async(lambda: writer.stats.spooled == 5, timeout_s=10)
 
         await asyncio.to_thread(set_database_reachable, postgres_server_url, database_url, True)
@@ -98,13 +100,13 @@ def test_a_database_outage_loses_and_doubles_nothing(
     assert row_count(engine, DecisionRow) == 2
     assert row_count(engine, AccountSnapshotRow) == 1
     assert row_count(engine, OrderEventRow) == 2
-    recorded = ledger.orders_for_session(session_id)[0]
+    recorded = reads.orders_for_session(session_id)[0]
     assert (recorded.status, recorded.filled_qty, recorded.filled_avg_price) == (
         OrderStatus.FILLED,
         b.intent(qty="10").qty,
         second_fill.order.filled_avg_price,
     )
-    assert ledger.session_info(session_id).status == "completed"
+    assert reads.session_info(session_id).status is SessionStatus.COMPLETED
 
 
 CRASHING_WRITER = textwrap.dedent(
@@ -142,7 +144,8 @@ def test_a_new_writer_replays_the_spool_of_a_killed_process(
     engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
     ledger = LedgerRepository(engine)
-    session_id = ledger.start_session(**b.start_session_kwargs())  # type: ignore[arg-type]
+    reads = LedgerReader(engine)
+    session_id = b.open_session(engine)
     unreachable = make_url(database_url).set(database="tp_does_not_exist")
     script = tmp_path / "crashing_writer.py"
     script.write_text(CRASHING_WRITER)
@@ -163,7 +166,9 @@ def test_a_new_writer_replays_the_spool_of_a_killed_process(
     )
     assert result.returncode == -9, result.stderr[-2000:]
     assert result.stdout.strip() == "spooled"
-    assert len((spool_dir / f"session-{session_id}.jsonl").read_text().splitlines()) == 3
+    spool_file = spool_dir / f"session-{session_id}.jsonl"
+    spooled = spool_file.read_text()
+    assert len(spooled.splitlines()) == 3
 
     async def restart() -> None:
         writer = LedgerWriter(ledger, spool_dir)
@@ -173,10 +178,19 @@ def test_a_new_writer_replays_the_spool_of_a_killed_process(
         assert writer.stats.replayed == 3
 
     asyncio.run(restart())
+    assert list(spool_dir.glob("session-*.jsonl")) == []
+
+    # A crash after the replay committed but before the file was deleted: the same lines are
+    # replayed again, and change nothing.
+    spool_file.write_text(spooled)
+    asyncio.run(restart())
 
     assert list(spool_dir.glob("session-*.jsonl")) == []
-    (fill,) = ledger.fills_for_session(session_id)
+    assert row_count(engine, FillRow) == 1
+    assert row_count(engine, OrderEventRow) == 1
+    assert row_count(engine, AccountSnapshotRow) == 1
+    (fill,) = reads.fills_for_session(session_id)
     assert (fill.execution_id, fill.qty, fill.price) == ("crash-x-1", Decimal("2"), Decimal("50.5"))
-    assert ledger.orders_for_session(session_id)[0].status is OrderStatus.FILLED
-    assert [e["kind"] for e in ledger.engine_events(session_id)] == ["kill_switch"]
-    assert ledger.session_summary(session_id).last_account == b.account(3, "99999.99")
+    assert reads.orders_for_session(session_id)[0].status is OrderStatus.FILLED
+    assert [e["kind"] for e in reads.engine_events(session_id)] == ["kill_switch"]
+    assert reads.session_summary(session_id).last_account == b.account(3, "99999.99")

@@ -45,7 +45,7 @@ def tables(url: URL | str) -> set[str]:
 def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_database_url: str) -> None:
     assert current_revision(empty_database_url) is None
     migrate(empty_database_url)
-    assert current_revision(empty_database_url) == "0001"
+    assert current_revision(empty_database_url) == "0002"
     assert tables(empty_database_url) == {*TRADING_TABLES, ALEMBIC_VERSION_TABLE}
 
     downgrade(empty_database_url, "base")
@@ -54,7 +54,7 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_database_url: str)
 
     migrate(empty_database_url)
     migrate(empty_database_url)  # already at head: nothing to do
-    assert current_revision(empty_database_url) == "0001"
+    assert current_revision(empty_database_url) == "0002"
     assert schema_differences(empty_database_url) == []
 
 
@@ -76,7 +76,7 @@ def test_our_history_lives_beside_dagsters_alembic_version(empty_database_url: s
                 text("SELECT version_num FROM alembic_version")
             ).scalar_one()
         assert dagster_revision == "dagster-rev"
-        assert current_revision(empty_database_url) == "0001"
+        assert current_revision(empty_database_url) == "0002"
         # Foreign tables are not part of our comparison, so no drop is proposed for them.
         assert schema_differences(empty_database_url) == []
         downgrade(empty_database_url, "base")

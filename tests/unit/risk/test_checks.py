@@ -10,7 +10,6 @@ from trading_runtime.domain import OrderIntent, OrderSide, OrderType, TimeInForc
 from trading_runtime.risk.checks import (
     RiskConfig,
     check_orders,
-    day_trades_in_window,
     kill_switch_triggered,
 )
 
@@ -105,20 +104,36 @@ def test_kill_switch_blocks_new_entries_but_not_exits() -> None:
     assert sell_verdict.approved is not None
 
 
-def test_legacy_day_trade_guard_counts_five_business_days() -> None:
+def test_legacy_day_trade_guard_refuses_the_fourth_day_trade_in_five_trading_days() -> None:
     config = RiskConfig(legacy_day_trade_guard=True)
     today = dt.date(2026, 11, 25)
     history = (dt.date(2026, 11, 19), dt.date(2026, 11, 20), dt.date(2026, 11, 24))
-    assert day_trades_in_window(history, today) == 3
-    assert day_trades_in_window((dt.date(2026, 11, 18), *history[1:]), today) == 2
-    small = replace(
-        make_portfolio(cash="10000", positions={"AAPL": ("10", "100")}, buys_today={"AAPL": 1}),
+    bought_today = replace(
+        make_portfolio(cash="10000", positions={"AAPL": ("10", "100")}),
         day_trades=history,
+        fills_today={"AAPL": ((OrderSide.BUY, Decimal("10")),)},
     )
-    [verdict] = check_orders([sell()], small, config, today)
-    assert verdict.refused and "day-trade guard" in verdict.reason
-    [allowed] = check_orders([sell()], small, RiskConfig(), today)
+    [verdict] = check_orders([sell()], bought_today, config, today)
+    assert verdict.refused and "day-trade guard: 3 day trades" in verdict.reason
+    [allowed] = check_orders([sell()], bought_today, RiskConfig(), today)
     assert allowed.approved is not None
+    # A day trade six trading days back has left the window.
+    older = replace(bought_today, day_trades=(dt.date(2026, 11, 17), *history[1:]))
+    [allowed] = check_orders([sell()], older, config, today)
+    assert allowed.approved is not None
+
+
+def test_legacy_day_trade_guard_lets_overnight_shares_be_sold() -> None:
+    # Held overnight and not bought today: selling is no day trade, whatever the history.
+    config = RiskConfig(legacy_day_trade_guard=True)
+    today = dt.date(2026, 11, 25)
+    held_overnight = replace(
+        make_portfolio(cash="10000", positions={"AAPL": ("10", "100")}),
+        day_trades=(today, today, today),
+        overnight_qty={"AAPL": Decimal("10")},
+    )
+    [verdict] = check_orders([sell()], held_overnight, config, today)
+    assert verdict.approved is not None
 
 
 def test_one_working_order_per_symbol_and_side() -> None:

@@ -62,7 +62,9 @@ def test_page_tokens_round_trip() -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"symbols": "AAPL", "timeframe": "5Min"}, "timeframe"),
+        ({"symbols": "AAPL", "timeframe": "60Min"}, "timeframe"),
+        ({"symbols": "AAPL", "timeframe": "5Month"}, "timeframe"),
+        ({"symbols": "AAPL", "timeframe": "1Min", "adjustment": "splits"}, "adjustment"),
         ({"timeframe": "1Min"}, "symbols"),
         ({"symbols": "AAPL", "timeframe": "1Min", "limit": "0"}, "limit"),
         ({"symbols": "AAPL", "timeframe": "1Min", "limit": "10001"}, "limit"),

@@ -9,7 +9,9 @@ import pytest
 from pydantic import SecretStr
 
 from trading_runtime.domain import OrderStatus
-from trading_runtime.store.ledger import activity_from_fills, newer_order_state, redact_config
+from trading_runtime.store.jsonable import redact_config
+from trading_runtime.store.order_writes import newer_order_state
+from trading_runtime.store.read_models import activity_from_fills
 
 T0 = dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.UTC)
 LATER = T0 + dt.timedelta(seconds=1)

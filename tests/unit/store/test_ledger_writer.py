@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import itertools
 import json
 import threading
 import time
-import uuid
-from collections.abc import Callable, Mapping
-from decimal import Decimal
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tests.support import store_builders as b
 from tests.support.eventually import eventually_async
-from trading_runtime.domain import OrderIntent, OrderRejected, OrderSnapshot, OrderUpdated, Position
-from trading_runtime.store.operations import RecordAccount, operation_to_json
+from trading_runtime.store.operations import (
+    LedgerOperation,
+    RecordAccount,
+    RecordDecisions,
+    RecordEngineEvent,
+    RecordPositions,
+    dump_operation,
+)
 from trading_runtime.store.spool import DEAD_LETTER_FILE, Spool
 from trading_runtime.store.writer import LedgerWriter, SessionLedger, WriterClosedError
 
@@ -48,63 +51,20 @@ class FakeLedger:
         with self._lock:
             self.applied.append((kind, key))
 
-    def record_account(self, session_id: int, account: Any) -> None:
-        if self.refused_equity is not None and str(account.equity) == self.refused_equity:
-            raise IntegrityError("INSERT ...", {}, ValueError("violates check constraint"))
-        self._call("account", (session_id, str(account.equity)))
-
-    def record_decisions(self, session_id: int, decisions: Any) -> None:
-        self._call("decisions", (session_id, len(decisions)))
-
-    def record_engine_event(
-        self,
-        session_id: int | None,
-        kind: str,
-        detail: Mapping[str, Any],
-        occurred_at: dt.datetime,
-        event_id: uuid.UUID | None = None,
-    ) -> None:
-        self._call("event", (session_id, kind))
-
-    def record_positions(
-        self,
-        session_id: int,
-        positions: Mapping[str, Position],
-        source: Literal["broker", "ledger"],
-        taken_at: dt.datetime,
-        prices: Mapping[str, Decimal] | None = None,
-    ) -> None:
-        self._call("positions", (session_id, source))
-
-    def record_order_update(
-        self, session_id: int, update: OrderUpdated, model_version_id: int | None
-    ) -> None:
-        self._call("update", (session_id, update.event.value))
-
-    def record_order_submitted(
-        self,
-        session_id: int,
-        intent: OrderIntent,
-        snapshot: OrderSnapshot | None,
-        model_version_id: int | None,
-        decision_bar_timestamp: dt.datetime | None,
-    ) -> None:
-        self._call("submitted", (session_id, intent.client_order_id))
-
-    def record_order_rejected(
-        self, session_id: int, rejection: OrderRejected, model_version_id: int | None
-    ) -> None:
-        self._call("rejected", (session_id, rejection.intent.client_order_id))
-
-    def end_session(
-        self,
-        session_id: int,
-        status: Literal["running", "completed", "failed", "interrupted"],
-        ending_equity: Decimal | None = None,
-        summary: Mapping[str, Any] | None = None,
-        ended_at: dt.datetime | None = None,
-    ) -> None:
-        self._call("end", (session_id, status))
+    def apply(self, operation: LedgerOperation) -> None:
+        match operation:
+            case RecordAccount(session_id=session_id, account=account):
+                if self.refused_equity is not None and str(account.equity) == self.refused_equity:
+                    raise IntegrityError("INSERT ...", {}, ValueError("violates check constraint"))
+                self._call("account", (session_id, str(account.equity)))
+            case RecordDecisions(session_id=session_id, decisions=decisions):
+                self._call("decisions", (session_id, len(decisions)))
+            case RecordPositions(session_id=session_id, source=source):
+                self._call("positions", (session_id, source))
+            case RecordEngineEvent(session_id=session_id, event_kind=kind):
+                self._call("event", (session_id, kind))
+            case _:
+                self._call(operation.kind, operation.session_id)
 
 
 def account_op(index: int, session_id: int = 1) -> RecordAccount:
@@ -266,7 +226,7 @@ def test_stop_during_an_outage_leaves_the_operations_spooled_for_the_next_start(
 
 def test_a_spool_left_by_a_crash_is_replayed_in_order_on_start(tmp_path: Path) -> None:
     # What a process killed mid-outage leaves behind: complete lines and a torn last one.
-    lines = [json.dumps(operation_to_json(account_op(i))) for i in range(3)]
+    lines = [dump_operation(account_op(i)).decode() for i in range(3)]
     (tmp_path / "session-1.jsonl").write_text("\n".join(lines) + "\n" + lines[0][:17])
     ledger = FakeLedger()
 
@@ -315,23 +275,22 @@ def test_an_operation_the_database_refuses_is_dead_lettered_and_later_writes_go_
     run(scenario)
     assert equities(ledger) == ["100000.00", "100002.00"]
     dead = json.loads((tmp_path / DEAD_LETTER_FILE).read_text())
-    assert dead["operation"]["data"]["account"]["equity"] == "100001.00"
+    assert dead["operation"][1]["account"]["equity"] == "100001.00"
 
 
-def test_session_ledger_turns_engine_calls_into_session_operations(tmp_path: Path) -> None:
+def test_session_ledger_submits_the_operations_of_its_session_only(tmp_path: Path) -> None:
     ledger = FakeLedger()
 
     async def scenario() -> None:
         writer = make_writer(ledger, tmp_path)
         await writer.start()
         port = SessionLedger(writer, session_id=5)
-        port.decisions([b.decision()])
-        port.decisions([])  # nothing to write, nothing submitted
-        port.account(b.account())
-        port.positions(b.positions(), "broker", b.at(1))
-        port.engine_event("stream_reconnected", {"attempt": 2}, b.at(2))
-        with pytest.raises(ValueError, match="source"):
-            port.positions(b.positions(), "guess", b.at(1))
+        port.submit(RecordDecisions(5, (b.decision(),)))
+        port.submit(RecordAccount(5, b.account()))
+        port.submit(RecordPositions(5, b.positions(), "broker", b.at(1)))
+        port.submit(RecordEngineEvent(5, "stream_reconnected", {"attempt": 2}, b.at(2)))
+        with pytest.raises(ValueError, match="session 6"):
+            port.submit(RecordAccount(6, b.account()))
         assert await writer.flush(timeout_s=5)
         await writer.stop(timeout_s=1)
 

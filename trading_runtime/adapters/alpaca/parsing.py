@@ -357,6 +357,7 @@ def account_snapshot(account: TradeAccount, timestamp: dt.datetime) -> AccountSn
         buying_power=to_decimal(account.buying_power, "buying_power"),
         equity=to_decimal(account.equity, "equity"),
         timestamp=timestamp,
+        account_id=str(account.id),
     )
 
 

@@ -9,9 +9,11 @@ import pytest
 
 from trading_runtime.domain.bars import Bar
 from trading_runtime.domain.enums import OrderSide, OrderType, TimeInForce
-from trading_runtime.sim.fill_model import FillModelConfig, match_order
+from trading_runtime.venue import FillModelConfig, match_order
 
-NO_SLIPPAGE = FillModelConfig(slippage_bps=Decimal(0), max_participation=Decimal(1))
+NO_SLIPPAGE = FillModelConfig(
+    half_spread_bps=Decimal(0), slippage_bps=Decimal(0), max_participation=Decimal(1)
+)
 
 
 def bar(
@@ -50,7 +52,9 @@ def match(
 
 
 def test_market_buy_executes_at_the_open_moved_against_the_buyer() -> None:
-    config = FillModelConfig(slippage_bps=Decimal(2), max_participation=Decimal(1))
+    config = FillModelConfig(
+        half_spread_bps=Decimal(0), slippage_bps=Decimal(2), max_participation=Decimal(1)
+    )
     result = match(
         OrderSide.BUY, OrderType.MARKET, TimeInForce.DAY, "10", None, bar(), config=config
     )
@@ -61,7 +65,9 @@ def test_market_buy_executes_at_the_open_moved_against_the_buyer() -> None:
 
 
 def test_market_sell_executes_at_the_open_moved_against_the_seller() -> None:
-    config = FillModelConfig(slippage_bps=Decimal(2), max_participation=Decimal(1))
+    config = FillModelConfig(
+        half_spread_bps=Decimal(0), slippage_bps=Decimal(2), max_participation=Decimal(1)
+    )
     result = match(
         OrderSide.SELL, OrderType.MARKET, TimeInForce.DAY, "10", None, bar(), config=config
     )
@@ -138,7 +144,9 @@ def test_resting_day_order_waits_when_the_bar_only_touches_the_limit() -> None:
 
 
 def test_participation_cap_leaves_the_rest_of_a_day_order_working() -> None:
-    config = FillModelConfig(slippage_bps=Decimal(0), max_participation=Decimal("0.10"))
+    config = FillModelConfig(
+        half_spread_bps=Decimal(0), slippage_bps=Decimal(0), max_participation=Decimal("0.10")
+    )
     result = match(
         OrderSide.BUY, OrderType.MARKET, TimeInForce.DAY, "50", None, bar(volume=200), config=config
     )
@@ -148,7 +156,9 @@ def test_participation_cap_leaves_the_rest_of_a_day_order_working() -> None:
 
 
 def test_participation_cap_cancels_the_rest_of_an_ioc_order() -> None:
-    config = FillModelConfig(slippage_bps=Decimal(0), max_participation=Decimal("0.10"))
+    config = FillModelConfig(
+        half_spread_bps=Decimal(0), slippage_bps=Decimal(0), max_participation=Decimal("0.10")
+    )
     result = match(
         OrderSide.BUY, OrderType.LIMIT, TimeInForce.IOC, "50", "101", bar(volume=200), config=config
     )
@@ -158,7 +168,9 @@ def test_participation_cap_cancels_the_rest_of_an_ioc_order() -> None:
 
 
 def test_a_bar_with_volume_offers_at_least_one_share() -> None:
-    config = FillModelConfig(slippage_bps=Decimal(0), max_participation=Decimal("0.01"))
+    config = FillModelConfig(
+        half_spread_bps=Decimal(0), slippage_bps=Decimal(0), max_participation=Decimal("0.01")
+    )
     result = match(
         OrderSide.BUY, OrderType.MARKET, TimeInForce.DAY, "5", None, bar(volume=3), config=config
     )
@@ -168,7 +180,9 @@ def test_a_bar_with_volume_offers_at_least_one_share() -> None:
 
 @pytest.mark.parametrize("open_", [100.013, 100.017, 37.331, 412.999])
 def test_rounding_to_the_cent_is_never_in_the_traders_favour(open_: float) -> None:
-    config = FillModelConfig(slippage_bps=Decimal("1.7"), max_participation=Decimal(1))
+    config = FillModelConfig(
+        half_spread_bps=Decimal(0), slippage_bps=Decimal("1.7"), max_participation=Decimal(1)
+    )
     the_bar = bar(open_=open_, high=open_ + 1, low=open_ - 1)
     buy = match(OrderSide.BUY, OrderType.MARKET, TimeInForce.DAY, "1", None, the_bar, config=config)
     sell = match(
@@ -185,7 +199,9 @@ def test_rounding_to_the_cent_is_never_in_the_traders_favour(open_: float) -> No
 
 
 def test_slippage_never_pushes_a_limit_buy_beyond_its_limit() -> None:
-    config = FillModelConfig(slippage_bps=Decimal(50), max_participation=Decimal(1))
+    config = FillModelConfig(
+        half_spread_bps=Decimal(0), slippage_bps=Decimal(50), max_participation=Decimal(1)
+    )
     result = match(
         OrderSide.BUY,
         OrderType.LIMIT,
@@ -200,7 +216,9 @@ def test_slippage_never_pushes_a_limit_buy_beyond_its_limit() -> None:
 
 
 def test_slippage_never_pushes_a_limit_sell_below_its_limit() -> None:
-    config = FillModelConfig(slippage_bps=Decimal(50), max_participation=Decimal(1))
+    config = FillModelConfig(
+        half_spread_bps=Decimal(0), slippage_bps=Decimal(50), max_participation=Decimal(1)
+    )
     result = match(
         OrderSide.SELL,
         OrderType.LIMIT,
@@ -216,7 +234,10 @@ def test_slippage_never_pushes_a_limit_sell_below_its_limit() -> None:
 
 def test_fees_are_charged_per_share_and_rounded_up() -> None:
     config = FillModelConfig(
-        slippage_bps=Decimal(0), max_participation=Decimal(1), fee_per_share=Decimal("0.0033")
+        half_spread_bps=Decimal(0),
+        slippage_bps=Decimal(0),
+        max_participation=Decimal(1),
+        commission_per_share=Decimal("0.0033"),
     )
     result = match(
         OrderSide.BUY, OrderType.MARKET, TimeInForce.DAY, "10", None, bar(), config=config

@@ -1,10 +1,11 @@
-"""JSON conversions: to_jsonable for JSON columns, exact round-trips of ledger operations."""
+"""JSON conversions: to_jsonable for JSON columns, exact spool round-trips of ledger writes."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import math
+import typing
 import uuid
 from decimal import Decimal
 
@@ -13,12 +14,11 @@ import pytest
 from pydantic import SecretStr
 
 from tests.support import store_builders as b
-from trading_runtime.domain import OrderStatus, TradeEventType
-from trading_runtime.store.codec import CodecError, decode, encode, to_jsonable
+from trading_runtime.domain import OrderStatus, SessionStatus, TradeEventType
+from trading_runtime.store.jsonable import to_jsonable
 from trading_runtime.store.operations import (
-    OPERATION_TYPES,
     EndSession,
-    LedgerWrite,
+    LedgerOperation,
     RecordAccount,
     RecordDecisions,
     RecordEngineEvent,
@@ -26,8 +26,9 @@ from trading_runtime.store.operations import (
     RecordOrderSubmitted,
     RecordOrderUpdate,
     RecordPositions,
-    operation_from_json,
-    operation_to_json,
+    SpoolFormatError,
+    dump_operation,
+    load_operation,
 )
 
 
@@ -51,10 +52,10 @@ def test_to_jsonable_converts_metrics_of_every_common_type() -> None:
         "matrix": [[1, 2], [3, 4]],
         "pnl": "12.340",
         "day": "2026-01-02",
-        "at": "2026-01-02T15:00:00+00:00",
+        "at": "2026-01-02T15:00:00Z",
         "status": "filled",
         "undefined": None,
-        "key": "***",
+        "key": "**********",
         "7": [1, 2],
     }
     assert type(result["accuracy"]) is float and type(result["n"]) is int
@@ -62,11 +63,11 @@ def test_to_jsonable_converts_metrics_of_every_common_type() -> None:
 
 
 def test_to_jsonable_refuses_objects_without_a_json_form() -> None:
-    with pytest.raises(CodecError):
+    with pytest.raises((TypeError, ValueError), match="object"):
         to_jsonable({"model": object()})
 
 
-def _every_operation() -> list[LedgerWrite]:
+def _every_operation() -> list[LedgerOperation]:
     order = b.intent(qty="0.123456789", limit_price="187.0012")
     partial = b.fill_update(order, "exec-1", "0.1", "187.0001", "0.1", "187.0001", b.at(0, 2))
     return [
@@ -81,14 +82,18 @@ def _every_operation() -> list[LedgerWrite]:
         RecordPositions(1, b.positions(), "broker", b.at(2), {"AAPL": Decimal("101.5")}),
         RecordAccount(1, b.account()),
         RecordEngineEvent(None, "kill_switch", {"loss": Decimal("-3000.5")}, b.at(3)),
-        EndSession(1, "completed", b.at(390), Decimal("100123.45"), {"fills": 3}),
+        EndSession(
+            1, SessionStatus.COMPLETED, b.at(390), Decimal("100123.45"), {"fills": 3}, "closed"
+        ),
     ]
 
 
 @pytest.mark.parametrize("operation", _every_operation(), ids=lambda op: type(op).__name__)
-def test_operations_round_trip_through_json_text_exactly(operation: LedgerWrite) -> None:
-    text = json.dumps(operation_to_json(operation), allow_nan=False)
-    restored = operation_from_json(json.loads(text))
+def test_operations_round_trip_through_a_spool_line_exactly(operation: LedgerOperation) -> None:
+    line = dump_operation(operation)
+    assert b"\n" not in line
+    json.loads(line)  # strict JSON: no bare NaN or Infinity
+    restored = load_operation(line)
     assert restored == operation
     assert type(restored) is type(operation)
 
@@ -102,7 +107,7 @@ def test_round_trip_keeps_decimal_digits_and_timezones() -> None:
         None,
         dt.datetime(2026, 3, 9, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=-4))),
     )
-    restored = operation_from_json(json.loads(json.dumps(operation_to_json(operation))))
+    restored = load_operation(dump_operation(operation))
     assert isinstance(restored, RecordOrderSubmitted)
     assert restored.decision_bar_timestamp is not None
     assert str(restored.intent.qty) == "1.000"
@@ -111,7 +116,7 @@ def test_round_trip_keeps_decimal_digits_and_timezones() -> None:
 
 
 def test_every_operation_kind_is_covered_by_the_round_trip_test() -> None:
-    assert {type(op).kind for op in _every_operation()} == set(OPERATION_TYPES)
+    assert {type(op) for op in _every_operation()} == set(typing.get_args(LedgerOperation))
 
 
 def test_engine_event_detail_is_normalised_at_creation_so_equality_survives_spooling() -> None:
@@ -120,20 +125,37 @@ def test_engine_event_detail_is_normalised_at_creation_so_equality_survives_spoo
     assert isinstance(event.event_id, uuid.UUID)
 
 
-def test_non_finite_probabilities_survive_encoding() -> None:
-    encoded = json.dumps(encode(float("nan")), allow_nan=False)
-    assert math.isnan(decode(float, json.loads(encoded)))
+def test_non_finite_probabilities_survive_the_spool() -> None:
+    decision = b.decision(p_up=float("nan"))
+    restored = load_operation(dump_operation(RecordDecisions(1, (decision,))))
+    assert isinstance(restored, RecordDecisions)
+    prediction = restored.decisions[0].prediction
+    assert prediction is not None and math.isnan(prediction.p_up)
 
 
 @pytest.mark.parametrize(
-    "payload",
+    "line",
     [
-        {"v": 99, "kind": "record_account", "data": {}},
-        {"v": 1, "kind": "drop_tables", "data": {}},
-        {"v": 1, "kind": "record_account", "data": {"session_id": "one", "account": {}}},
-        {"v": 1, "kind": "record_account", "data": {"session_id": 1, "unknown": 2}},
+        b'{"v": 1, "kind": "record_account", "data": {}}',  # the previous format
+        b'[3, {"kind": "record_engine_event", "session_id": 1}]',
+        b'[2, {"kind": "drop_tables"}]',
+        b'[2, {"kind": "record_account", "session_id": "one", "account": {}}]',
+        b'[2, {"kind": "record_account", "session_id": 1, "unknown": 2}]',
+        b"not json",
     ],
 )
-def test_malformed_spool_records_are_refused(payload: dict[str, object]) -> None:
-    with pytest.raises(CodecError):
-        operation_from_json(payload)
+def test_malformed_spool_lines_are_refused(line: bytes) -> None:
+    with pytest.raises(SpoolFormatError):
+        load_operation(line)
+
+
+def test_a_position_snapshot_names_its_source() -> None:
+    with pytest.raises(ValueError, match="source"):
+        RecordPositions(1, b.positions(), "guess", b.at(1))  # type: ignore[arg-type]
+
+
+def test_a_spool_line_with_an_unknown_field_is_refused() -> None:
+    line = json.loads(dump_operation(RecordAccount(1, b.account())))
+    line[1]["account"]["unknown"] = 2
+    with pytest.raises(SpoolFormatError, match="unknown"):
+        load_operation(json.dumps(line))

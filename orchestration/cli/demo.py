@@ -1,0 +1,79 @@
+"""``trading-platform demo``: the whole cycle through Dagster on the embedded defaults (no
+keys, no network, no database server): ingest and featurize a window of sessions of the
+synthetic market, train and evaluate a candidate, let the ``promote_model`` sensor's logic
+promote it, replay the next, unseen session through the live engine against the Alpaca
+emulator, materialize the day's report, and print a summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from rich.table import Table
+
+from orchestration.cli import jobs
+from orchestration.cli.errors import UserError
+from orchestration.cli.orphans import fail_orphaned_runs
+from orchestration.cli.views import model_report
+from trading_runtime.marketdata import calendar
+
+
+def start_platform(platform: jobs.Platform, storage_is_local: bool) -> None:
+    """What ``demo`` and ``dev`` do first: report and fail runs whose process is gone."""
+    for orphan in fail_orphaned_runs(platform.instance, storage_is_local=storage_is_local):
+        platform.console.print(
+            f"[yellow]marked run {orphan.run_id} ({orphan.job_name}) failed: its process "
+            f"(pid {orphan.pid}) is gone[/]",
+            highlight=False,
+        )
+
+
+def demo(platform: jobs.Platform, window_days: int) -> None:
+    settings = platform.settings
+    console = platform.console
+    replay_day = calendar.last_completed_session(dt.datetime.now(dt.UTC))
+    days = calendar.previous_sessions(replay_day, window_days)
+    console.print(f"    {platform.description}", highlight=False)
+    console.print(
+        f"    universe: {len(settings.traded_symbols)} symbols + {settings.reference_symbol}; "
+        f"history: {days[0]} .. {days[-1]} ({len(days)} sessions); replay: {replay_day}",
+        highlight=False,
+    )
+    jobs.ingest(platform, days)
+    jobs.train(platform, window_days, days[-1])
+    for outcome in jobs.promote_by_sensor(platform):
+        console.print(f"    model {outcome['model_version_id']}: {outcome['action']}")
+    session = jobs.live_session(platform, {"session_date": str(replay_day)})
+    jobs.daily_report(platform, replay_day)
+    console.print(_summary(platform, session))
+    try:
+        console.print(model_report(platform.engine, None))
+    except UserError as error:
+        console.print(f"    {error}", highlight=False)
+    console.print(
+        "Open the UI: [bold]trading-platform dev[/] (make dev), then http://127.0.0.1:3000; "
+        f"this session: [bold]trading-platform report {session['session_id']}[/]"
+    )
+
+
+def _summary(platform: jobs.Platform, session: dict[str, Any]) -> Table:
+    from trading_runtime.reporting import session_metrics
+    from trading_runtime.store.reads import LedgerReader
+
+    ledger = LedgerReader(platform.engine)
+    summary = ledger.session_summary(session["session_id"])
+    info = summary.session
+    metrics = session_metrics(ledger.daily_report(info.trading_day), info.id)
+    table = Table(title=f"Demo session {info.id}: {info.trading_day} ({info.mode.value})")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("status", info.status)
+    table.add_row(
+        "decisions / orders / fills",
+        f"{summary.decision_count} / {summary.order_count} / {summary.fill_count}",
+    )
+    table.add_row("equity", f"{metrics['starting_equity']:,.2f} -> {metrics['ending_equity']:,.2f}")
+    table.add_row("realized PnL", f"{metrics['realized_pnl']:+,.2f}")
+    table.add_row("mean slippage", f"{metrics['mean_slippage_bps']:.2f} bps")
+    table.add_row("open positions", ", ".join(metrics["open_symbols"]) or "none")
+    return table

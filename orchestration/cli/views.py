@@ -1,0 +1,181 @@
+"""Tables for the read-only commands: ``sessions``, ``trades SESSION``, ``report TARGET``.
+
+``report`` prints a summary from the ledger (a session) or the registry (a model). Its
+``--open`` seam is :data:`TEARSHEETS`: a writer registered there for the target's kind
+produces an HTML file that is opened in the browser; without one, ``--open`` opens the
+target's page in the Dagster UI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import webbrowser
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+
+from orchestration.cli.errors import UserError
+
+ReportKind = Literal["session", "model"]
+
+
+@dataclass(frozen=True)
+class ReportTarget:
+    kind: ReportKind
+    id: int | None  # None: the current champion (models only)
+
+    @classmethod
+    def parse(cls, text: str) -> ReportTarget:
+        """``12`` or ``session:12``; ``model:3``; ``champion``."""
+        kind, _, value = text.strip().lower().rpartition(":")
+        if not kind and value == "champion":
+            return cls("model", None)
+        kind = kind or "session"
+        if kind not in ("session", "model") or not value.isdigit():
+            raise UserError(
+                f"{text!r} is not a report target",
+                "use a session id (12 or session:12), model:ID or champion",
+            )
+        return cls(kind, int(value))  # type: ignore[arg-type]
+
+
+# Kind -> writer of a self-contained HTML report for one target under a folder.
+TEARSHEETS: dict[ReportKind, Callable[[Engine, ReportTarget, Path], Path]] = {}
+
+
+def _money(value: Decimal | float | None) -> str:
+    return "-" if value is None else f"{Decimal(str(value)):,.2f}"
+
+
+def _time(value: dt.datetime | None) -> str:
+    return "-" if value is None else value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def sessions_table(sessions: list[Any]) -> Table:
+    table = Table(title="Trading sessions (newest first)")
+    for column in ("id", "day", "mode", "status", "started (UTC)", "start equity", "end equity"):
+        table.add_column(column, justify="right" if "equity" in column else "left")
+    table.add_column("PnL", justify="right")
+    for s in sessions:
+        start = s.starting_equity
+        pnl = s.ending_equity - start if s.ending_equity is not None and start is not None else None
+        table.add_row(
+            str(s.id),
+            str(s.trading_day),
+            s.mode.value,
+            s.status,
+            _time(s.started_at),
+            _money(start),
+            _money(s.ending_equity),
+            _money(pnl),
+        )
+    return table
+
+
+def trades_table(summary: Any) -> Table:
+    info = summary.session
+    table = Table(title=f"Fills of session {info.id} ({info.trading_day}, {info.mode.value})")
+    for column in ("time (UTC)", "symbol", "side", "qty", "price", "fee", "model"):
+        table.add_column(column, justify="right" if column in ("qty", "price", "fee") else "left")
+    for fill in summary.fills:
+        table.add_row(
+            _time(fill.filled_at),
+            fill.symbol,
+            fill.side.value,
+            f"{fill.qty.normalize():f}",
+            _money(fill.price),
+            _money(fill.fee),
+            str(fill.model_version_id or "-"),
+        )
+    return table
+
+
+def session_report(engine: Engine, session_id: int) -> Table:
+    from trading_runtime.reporting import session_metrics
+    from trading_runtime.store.reads import LedgerReader
+
+    ledger = LedgerReader(engine)
+    info = ledger.session_info(session_id)
+    metrics = session_metrics(ledger.daily_report(info.trading_day), session_id)
+    table = Table(title=f"Session {session_id}: {info.trading_day} {info.mode.value}")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("status", info.status),
+        ("symbols", str(len(info.symbols))),
+        ("starting equity", _money(metrics["starting_equity"])),
+        ("ending equity", _money(metrics["ending_equity"])),
+        ("PnL (equity)", _money(metrics["equity_pnl"])),
+        ("realized PnL", _money(metrics["realized_pnl"])),
+        ("orders (buys / sells)", f"{metrics['orders']} ({metrics['buys']} / {metrics['sells']})"),
+        ("fill rate", f"{metrics['fill_rate']:.1%}"),
+        ("fills", str(metrics["fills"])),
+        ("traded notional", _money(metrics["traded_notional"])),
+        ("fees", _money(metrics["fees"])),
+        ("mean slippage", f"{metrics['mean_slippage_bps']:.2f} bps"),
+        ("open at the end", ", ".join(metrics["open_symbols"]) or "none"),
+        ("Dagster run", info.dagster_run_id or "-"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def model_report(engine: Engine, model_version_id: int | None) -> Table:
+    from trading_runtime.store.registry import ModelRegistry
+
+    registry = ModelRegistry(engine)
+    record = registry.champion() if model_version_id is None else registry.get(model_version_id)
+    if record is None:
+        raise UserError("no champion model yet", "train one: `trading-platform train`")
+    lineage = record.lineage
+    table = Table(title=f"Model {record.id} ({record.status.value})")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("trained on", f"{lineage.train_start} .. {lineage.train_end}")
+    table.add_row("tested on", f"{lineage.test_start} .. {lineage.test_end}")
+    evaluation = (record.evaluation or {}).get("candidate")
+    if evaluation:
+        c, b = evaluation["classification"], evaluation["backtest"]
+        table.add_row("log loss (prior)", f"{c['logloss']:.4f} ({c['baseline_logloss']:.4f})")
+        table.add_row("accuracy (majority)", f"{c['accuracy']:.3f} ({c['baseline_accuracy']:.3f})")
+        table.add_row("backtest return", f"{b['total_return']:+.2%}")
+        table.add_row("benchmark return", f"{b['benchmark_return']:+.2%}")
+        table.add_row("max drawdown", f"{b['max_drawdown']:.2%}")
+        table.add_row("orders", str(int(b["orders"])))
+    else:
+        table.add_row("evaluation", "not evaluated yet")
+    for promotion in registry.promotions(record.id):
+        table.add_row(f"{promotion.action} by {promotion.actor}", promotion.reason)
+    return table
+
+
+def show_report(console: Console, engine: Engine, target: ReportTarget) -> None:
+    if target.kind == "session":
+        assert target.id is not None
+        console.print(session_report(engine, target.id))
+    else:
+        console.print(model_report(engine, target.id))
+
+
+def open_report(engine: Engine, target: ReportTarget, reports_dir: Path, ui_url: str) -> str:
+    """Open the target's HTML report (or its page in the Dagster UI); return what was opened."""
+    writer = TEARSHEETS.get(target.kind)
+    if writer is not None:
+        location = writer(engine, target, reports_dir).resolve().as_uri()
+    elif target.kind == "session":
+        from trading_runtime.store.reads import LedgerReader
+
+        assert target.id is not None
+        run_id = LedgerReader(engine).session_info(target.id).dagster_run_id
+        location = f"{ui_url}/runs/{run_id}" if run_id else f"{ui_url}/runs"
+    else:
+        location = f"{ui_url}/assets/model_evaluation"
+    webbrowser.open(location)
+    return location
