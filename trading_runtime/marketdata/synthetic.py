@@ -142,13 +142,14 @@ class SyntheticMarketParameters:
 
     @classmethod
     def dense(cls, **overrides: object) -> SyntheticMarketParameters:
-        """A bar in every regular-hours minute for every symbol and no halts (a liquid
-        consolidated feed): for protocol tests that count bars exactly."""
-        tiers = tuple(replace(t, missing=0.0) for t in DEFAULT_TIERS)
+        """Every symbol prints every regular-hours minute at full volume, no halts, no splits
+        (the plain price model alone): for protocol tests that count bars or fills exactly."""
+        tiers = tuple(replace(t, missing=0.0, volume_scale=1.0) for t in DEFAULT_TIERS)
         values: dict[str, object] = {
             "tiers": tiers,
             "reference_missing": 0.0,
             "halt_probability": 0.0,
+            "split_candidates": (),
             **overrides,
         }
         return cls(**values)  # type: ignore[arg-type]
