@@ -79,7 +79,7 @@ def historical_bars(
         ):
             results.append(result)
             summary = CoverageSummary.of(result.day, result.coverage)
-            context.log.info(
+            context.log.debug(
                 "%s %s: %d bars, %d symbols warned, %d excluded",
                 result.day,
                 "stored" if result.fetched else "already complete",
