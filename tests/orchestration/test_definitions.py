@@ -101,7 +101,7 @@ def test_the_automation_page_lists_the_session_schedule_and_alert_sensors() -> N
 
 def test_every_asset_check_says_what_it_checks() -> None:
     specs = list(defs.resolve_asset_graph().asset_check_keys)
-    assert len(specs) == 4
+    assert len(specs) == 5
     for key in specs:
         spec = defs.resolve_asset_graph().get_check_spec(key)
         assert spec.description, key

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 
 import dagster as dg
 import pytest
+from pydantic import Field
 
 from orchestration.data import feature_table, historical_bars
 from orchestration.partitions import partition_key
@@ -55,7 +56,7 @@ class FlakySource:
 class FlakyMarketData(MarketDataResource):
     fail_on: str | None = None
     once: bool = False
-    drop: tuple[str, ...] = ()
+    drop: list[str] = Field(default_factory=list)
 
     def bar_source(self) -> BarSource:
         day = dt.date.fromisoformat(self.fail_on) if self.fail_on else None
@@ -134,7 +135,7 @@ def test_a_transient_failure_is_retried_and_the_retry_fetches_only_what_is_missi
 def test_a_missing_symbol_is_excluded_from_the_features_without_failing_the_run(
     lake_root: str, instance: dg.DagsterInstance
 ) -> None:
-    result = _materialize(instance, lake_root, FlakyMarketData(drop=("NVDA",)))
+    result = _materialize(instance, lake_root, FlakyMarketData(drop=["NVDA"]))
     assert result.success
     coverage_check = next(
         c for c in result.get_asset_check_evaluations() if c.check_name == "bar_coverage"
@@ -150,7 +151,7 @@ def test_a_missing_symbol_is_excluded_from_the_features_without_failing_the_run(
 def test_the_run_fails_when_the_reference_symbol_is_missing(
     lake_root: str, instance: dg.DagsterInstance
 ) -> None:
-    result = _materialize(instance, lake_root, FlakyMarketData(drop=("SPY",)))
+    result = _materialize(instance, lake_root, FlakyMarketData(drop=["SPY"]))
     assert not result.success
     quality = next(c for c in result.get_asset_check_evaluations() if c.check_name == "bar_quality")
     assert not quality.passed
