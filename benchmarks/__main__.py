@@ -6,7 +6,9 @@
    a DMatrix prediction.
 2. ``backtest``: replay throughput in bars per second, end to end, against the live engine
    replaying the same session through the emulator in lockstep (same model, same rules).
-3. ``memory``: live-loop state (streaming features and book) over a whole session of 100
+3. ``ingestion``: a 60-session backfill of 100 symbols and SPY from the local Alpaca stand-in
+   (bars per second, requests per session day).
+4. ``memory``: live-loop state (streaming features and book) over a whole session of 100
    symbols: growth from the first hour to the close, and size against keeping the session's
    bars in a DataFrame.
 """
@@ -19,15 +21,22 @@ import platform
 import sys
 from pathlib import Path
 
-from benchmarks import backtest, decision_path, memory
+from benchmarks import backtest, decision_path, ingestion, memory
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("--only", choices=["decision_path", "backtest", "memory"], default=None)
+    parser.add_argument(
+        "--only", choices=["decision_path", "backtest", "ingestion", "memory"], default=None
+    )
     parser.add_argument("--output", default=".data/bench/results.json")
     args = parser.parse_args(argv)
-    suites = {"decision_path": decision_path.run, "backtest": backtest.run, "memory": memory.run}
+    suites = {
+        "decision_path": decision_path.run,
+        "backtest": backtest.run,
+        "ingestion": ingestion.run,
+        "memory": memory.run,
+    }
     results = {}
     for name, run in suites.items():
         if args.only and name != args.only:

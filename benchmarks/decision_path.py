@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from benchmarks.fixtures import DECISION, SESSION, bars_by_minute, model, session_bars
+from benchmarks.fixtures import DECISION, SESSION, SYMBOLS, bars_by_minute, model, session_bars
 from trading_runtime.core.book import Book
 from trading_runtime.core.minute import build_predictions, decide_minute
 from trading_runtime.features.batch import compute_features
@@ -24,13 +24,13 @@ BASELINE_MINUTES = range(40, 50)  # the naive path is sampled: it is quadratic i
 
 def _streaming(minutes: list[list[Any]], trained: Any) -> tuple[float, int]:
     session = calendar.session(SESSION)
-    features = StreamingFeatures()
+    features = StreamingFeatures(SYMBOLS)
     book = Book(cash=Decimal("100000"))
     config = DECISION
     bars = 0
     started = time.perf_counter()
     for minute_bars in minutes:
-        rows = features.update(minute_bars)
+        rows = features.close_minute(minute_bars[0].timestamp, minute_bars)
         ready = np.flatnonzero(rows.complete)
         if len(ready):
             probabilities = trained.predict_proba(rows.values[ready])

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.fixtures import bars_by_minute, session_bars
+from benchmarks.fixtures import SYMBOLS, bars_by_minute, session_bars
 from trading_runtime.core.book import Book
 from trading_runtime.features.streaming import StreamingFeatures
 
@@ -22,11 +22,11 @@ def run() -> dict[str, Any]:
     gc.collect()
     tracemalloc.start()
     baseline_bytes, _ = tracemalloc.get_traced_memory()
-    features = StreamingFeatures()
+    features = StreamingFeatures(SYMBOLS)
     book = Book(cash=Decimal("100000"))
     sizes: dict[int, int] = {}
     for index, minute_bars in enumerate(minutes, start=1):
-        rows = features.update(minute_bars)
+        rows = features.close_minute(minute_bars[0].timestamp, minute_bars)
         for symbol, close in zip(rows.symbols, rows.closes, strict=True):
             book.mark(symbol, Decimal(str(close)))
         del rows

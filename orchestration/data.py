@@ -1,26 +1,40 @@
 """Market data assets: ``historical_bars`` and ``feature_table``, one partition per session.
 
 Both use a single-run backfill policy: a range of days materializes in one run (one process,
-one pass over the days) instead of one run per day.
+history requests spanning several days, one pass over them) instead of one run per day.
+``historical_bars`` stores each session as soon as it arrives; when the run fails half-way it
+reports a materialization for every session stored before the failure (so the UI shows what
+the lake holds), and a retry, or the next run, fetches only the sessions still missing.
 """
 
-import dagster as dg
+from collections.abc import Iterator
 
-from orchestration.partitions import TRADING_DAYS, partition_day
+import dagster as dg
+import pandas as pd
+
+from orchestration.partitions import TRADING_DAYS, partition_day, partition_key
 from orchestration.resources import LakeResource, MarketDataResource, PlatformSettingsResource
 from trading_runtime.features.build import build_feature_day, check_no_lookahead, check_parity
 from trading_runtime.features.spec import FEATURE_SPEC
-from trading_runtime.marketdata.ingest import ingest_day
+from trading_runtime.marketdata.coverage import CoverageStatus, CoverageSummary
+from trading_runtime.marketdata.ingest import IngestResult, ingest_days, verify_stored_day
+
+_MAX_TABLE_ROWS = 60
 
 
 class IngestConfig(dg.Config):
     max_rejected_fraction: float = 0.01
-    max_gap_fraction: float = 0.25
+    refetch: bool = False  # fetch sessions again even when the lake holds them complete
 
 
 @dg.asset(
     partitions_def=TRADING_DAYS,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    # Requests are retried inside the step (stamina); a step that still fails (an outage
+    # longer than that) runs again later, fetching only the sessions still missing.
+    retry_policy=dg.RetryPolicy(
+        max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+    ),
     group_name="market_data",
     kinds={"parquet"},
     check_specs=[
@@ -28,13 +42,22 @@ class IngestConfig(dg.Config):
             "bar_quality",
             asset="historical_bars",
             blocking=True,
-            description="Every session has bars; at most 1 % of bars rejected (NaN, "
-            "non-positive, high < low, out of session, duplicates) and at most 25 % of "
-            "minutes missing. Blocks feature_table when it fails.",
-        )
+            description="Reads the stored files: every stored bar sound, in regular hours and "
+            "unique; every requested symbol in the coverage record; at most 1 % of fetched bars "
+            "rejected; the reference symbol and most of the universe present. Blocks "
+            "feature_table when it fails.",
+        ),
+        dg.AssetCheckSpec(
+            "bar_coverage",
+            asset="historical_bars",
+            description="Warns when a symbol-day has coverage below COVERAGE_WARN_BELOW (those "
+            "below COVERAGE_EXCLUDE_BELOW are left out of the features, with the reason).",
+        ),
     ],
-    description="Regular-hours one-minute bars of the universe, one Parquet file per session; "
-    "bad bars (NaN, non-positive, high < low, out of session, duplicates) are dropped and counted.",
+    description="Regular-hours one-minute bars of the universe, one Parquet file per session "
+    "with its provenance (source, feed, adjustment=raw, splits) and a coverage record per "
+    "symbol; bad bars (NaN, non-positive, high < low, duplicates) are dropped and counted, "
+    "extended-hours bars set aside.",
 )
 def historical_bars(
     context: dg.AssetExecutionContext,
@@ -42,46 +65,74 @@ def historical_bars(
     lake: LakeResource,
     market_data: MarketDataResource,
     platform: PlatformSettingsResource,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetMaterialization | dg.MaterializeResult]:
     source = market_data.bar_source()
-    symbols = platform.universe
-    results = [
-        ingest_day(partition_day(key), symbols, source, lake.lake())
-        for key in context.partition_keys
+    settings = platform.get()
+    symbols = settings.universe
+    thresholds = platform.coverage_thresholds()
+    parquet = lake.lake()
+    days = [partition_day(key) for key in context.partition_keys]
+    results: list[IngestResult] = []
+    try:
+        for result in ingest_days(
+            days, symbols, source, parquet, thresholds, refetch=config.refetch
+        ):
+            results.append(result)
+            summary = CoverageSummary.of(result.day, result.coverage)
+            context.log.debug(
+                "%s %s: %d bars, %d symbols warned, %d excluded",
+                result.day,
+                "stored" if result.fetched else "already complete",
+                result.stored_rows,
+                summary.warned,
+                summary.excluded,
+            )
+    except Exception:
+        for result in results:
+            if result.fetched:
+                yield dg.AssetMaterialization(
+                    asset_key=context.asset_key,
+                    partition=partition_key(result.day),
+                    metadata={"stored_rows": result.stored_rows, "complete_run": False},
+                )
+        raise
+    checks = [
+        verify_stored_day(
+            parquet,
+            day,
+            symbols,
+            settings.reference_symbol,
+            thresholds,
+            config.max_rejected_fraction,
+        )
+        for day in days
     ]
-    rows = sum(r.report.rows for r in results)
-    rejected = sum(r.report.rejected for r in results)
-    worst_gap = max(r.report.gap_fraction for r in results)
-    failures = [
-        f"{r.day}: {reason}"
-        for r in results
-        for reason in _bar_problems(r.report.rows, r.report.rejected, r.report.gap_fraction, config)
-    ]
-    per_day = "\n".join(
-        f"| {r.day} | {r.report.rows} | {r.stored_rows} | {r.report.rejected} "
-        f"| {r.report.gap_fraction:.4f} |"
-        for r in results
-    )
+    coverage = pd.concat([r.coverage for r in results], ignore_index=True)
+    flagged = coverage[coverage["status"] != CoverageStatus.OK.value]
+    fetched = [r for r in results if r.fetched]
+    rejected = sum(r.report.rejected for r in fetched if r.report is not None)
+    failures = [f"{c.day}: {problem}" for c in checks for problem in c.problems]
     context.log.info(
-        "ingested %d sessions from %s: %d rows, %d rejected",
-        len(results),
+        "ingested %d sessions from %s (%d already complete): %d requests",
+        len(fetched),
         source.name,
-        rows,
-        rejected,
+        len(results) - len(fetched),
+        source.requests_made,
     )
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "source": source.name,
             "sessions": len(results),
+            "sessions_fetched": len(fetched),
             "symbols": len(symbols),
-            "rows": rows,
             "stored_rows": sum(r.stored_rows for r in results),
             "rejected_rows": rejected,
-            "max_gap_fraction": float(worst_gap),
-            "per_session": dg.MetadataValue.md(
-                "| session | rows | stored | rejected | gap fraction |\n|---|---|---|---|---|\n"
-                + per_day
-            ),
+            "extended_hours_rows": sum(r.extended_hours_rows for r in fetched),
+            "requests": source.requests_made,
+            "mean_coverage": float(coverage["coverage"].mean()),
+            "symbol_days_warned": int((flagged["status"] == CoverageStatus.WARN.value).sum()),
+            "symbol_days_excluded": int((flagged["status"] == CoverageStatus.EXCLUDED.value).sum()),
+            "coverage_flags": dg.MetadataValue.md(_coverage_table(flagged)),
         },
         check_results=[
             dg.AssetCheckResult(
@@ -89,29 +140,47 @@ def historical_bars(
                 passed=not failures,
                 severity=dg.AssetCheckSeverity.ERROR,
                 metadata={
+                    "read_from": "stored Parquet files (bars and coverage)",
                     "failures": dg.MetadataValue.md(
-                        "\n".join(f"- {f}" for f in failures) or "none"
+                        "\n".join(f"- {f}" for f in failures[:_MAX_TABLE_ROWS]) or "none"
                     ),
+                    "stored_rows": sum(c.rows for c in checks),
                     "rejected_rows": rejected,
-                    "max_gap_fraction": float(worst_gap),
                     "examples": dg.MetadataValue.json(
-                        [e for r in results for e in r.rejected_examples][:10]
+                        [e for r in fetched for e in r.rejected_examples][:10]
                     ),
                 },
-            )
+            ),
+            dg.AssetCheckResult(
+                check_name="bar_coverage",
+                passed=flagged.empty,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "warn_below": thresholds.warn_below,
+                    "exclude_below": thresholds.exclude_below,
+                    "symbol_days": len(coverage),
+                    "flagged": dg.MetadataValue.md(_coverage_table(flagged)),
+                },
+            ),
         ],
     )
 
 
-def _bar_problems(rows: int, rejected: int, gap_fraction: float, config: IngestConfig) -> list[str]:
-    problems = []
-    if rows == 0:
-        problems.append("no bars")
-    elif rejected / rows > config.max_rejected_fraction:
-        problems.append(f"{rejected / rows:.2%} of bars rejected")
-    if gap_fraction > config.max_gap_fraction:
-        problems.append(f"{gap_fraction:.2%} of minutes missing")
-    return problems
+def _coverage_table(flagged: pd.DataFrame) -> str:
+    if flagged.empty:
+        return "every symbol-day at or above the warning threshold"
+    lines = [
+        "| session | symbol | status | coverage | longest gap (min) | reason |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in flagged.head(_MAX_TABLE_ROWS).itertuples(index=False):
+        lines.append(
+            f"| {row.session_date} | {row.symbol} | {row.status} | {row.coverage:.1%} "
+            f"| {row.longest_gap_minutes} | {row.reason} |"
+        )
+    if len(flagged) > _MAX_TABLE_ROWS:
+        lines.append(f"\n{len(flagged) - _MAX_TABLE_ROWS} more in the lake's coverage records")
+    return "\n".join(lines)
 
 
 @dg.asset(
@@ -136,8 +205,9 @@ def _bar_problems(rows: int, rejected: int, gap_fraction: float, config: IngestC
             "minute are removed. Blocks training when it fails.",
         ),
     ],
-    description=f"Batch features per session (spec {FEATURE_SPEC.hash}); the live loop computes "
-    "the same definitions incrementally.",
+    description=f"Batch features per session on the minute grid (spec {FEATURE_SPEC.hash}); "
+    "symbol-days excluded by their coverage record are left out; the live loop computes the "
+    "same definitions incrementally.",
 )
 def feature_table(
     context: dg.AssetExecutionContext, lake: LakeResource, platform: PlatformSettingsResource
@@ -145,9 +215,10 @@ def feature_table(
     reference = platform.get().reference_symbol
     days = [partition_day(key) for key in context.partition_keys]
     results = [build_feature_day(day, lake.lake(), reference) for day in days]
+    excluded = [(r.day, symbol, reason) for r in results for symbol, reason in r.excluded.items()]
     # The checks replay the newest session of the run (streaming over a whole day is the
     # expensive part; one day exercises every feature and the session boundaries).
-    sample = lake.lake().read_bars(days[-1])
+    sample = results[-1].bars
     parity = check_parity(sample, reference)
     lookahead = check_no_lookahead(sample, reference)
     return dg.MaterializeResult(
@@ -157,6 +228,12 @@ def feature_table(
             "sessions": len(results),
             "rows": sum(r.rows for r in results),
             "complete_rows": sum(r.complete_rows for r in results),
+            "traded_rows": sum(r.traded_rows for r in results),
+            "excluded_symbol_days": len(excluded),
+            "excluded": dg.MetadataValue.md(
+                "\n".join(f"- {day} {symbol}: {reason}" for day, symbol, reason in excluded)
+                or "none"
+            ),
         },
         check_results=[
             dg.AssetCheckResult(

@@ -20,7 +20,9 @@ def market_data_for(settings: Settings) -> MarketDataResource:
     if settings.market_data_source == "alpaca":
         return AlpacaMarketData()
     return SyntheticMarketData(
-        seed=settings.synthetic_seed, reference_symbol=settings.reference_symbol
+        seed=settings.synthetic_seed,
+        reference_symbol=settings.reference_symbol,
+        predictability=settings.synthetic_predictability,
     )
 
 

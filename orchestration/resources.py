@@ -16,6 +16,7 @@ from pydantic import PrivateAttr
 from sqlalchemy import Engine
 
 from trading_runtime.config import Settings, load_settings
+from trading_runtime.marketdata.coverage import CoverageThresholds
 from trading_runtime.marketdata.sources import BarSource, HistoryBarSource, SyntheticBarSource
 from trading_runtime.marketdata.storage import ParquetLake
 
@@ -25,6 +26,14 @@ class PlatformSettingsResource(dg.ConfigurableResource):
 
     def get(self) -> Settings:
         return _settings()
+
+    def coverage_thresholds(self) -> CoverageThresholds:
+        settings = self.get()
+        return CoverageThresholds(
+            warn_below=settings.coverage_warn_below,
+            exclude_below=settings.coverage_exclude_below,
+            max_unusable_fraction=settings.max_unusable_symbol_fraction,
+        )
 
     @property
     def universe(self) -> list[str]:
@@ -39,7 +48,7 @@ class LakeResource(dg.ConfigurableResource):
 
 
 class MarketDataResource(dg.ConfigurableResource):
-    """Abstract: one session of one-minute bars for some symbols."""
+    """Abstract: one-minute bars of some sessions for some symbols."""
 
     def bar_source(self) -> BarSource:
         raise NotImplementedError
@@ -48,20 +57,34 @@ class MarketDataResource(dg.ConfigurableResource):
 class SyntheticMarketData(MarketDataResource):
     seed: int
     reference_symbol: str = "SPY"
+    predictability: float = 1.0
 
     def bar_source(self) -> BarSource:
-        return SyntheticBarSource(self.seed, self.reference_symbol)
+        return SyntheticBarSource(self.seed, self.reference_symbol, self.predictability)
 
 
 class AlpacaMarketData(MarketDataResource):
-    """Alpaca's historical bars; keys, data URL and feed come from the environment only."""
+    """Alpaca's historical bars; keys, data URL, feed, timeout, pacing and retries come from
+    the environment only."""
 
     def bar_source(self) -> BarSource:
         from trading_runtime.adapters.alpaca.config import AlpacaEndpoints
-        from trading_runtime.adapters.alpaca.history import AlpacaHistory
+        from trading_runtime.adapters.alpaca.history import AlpacaHistory, HistoryPolicy
 
-        endpoints = AlpacaEndpoints.from_settings(_settings())
-        return HistoryBarSource(AlpacaHistory(endpoints).bars, f"alpaca({endpoints.feed})")
+        settings = _settings()
+        endpoints = AlpacaEndpoints.from_settings(settings)
+        history = AlpacaHistory(
+            endpoints,
+            timeout_s=settings.rest_timeout_s,
+            policy=HistoryPolicy(
+                requests_per_minute=settings.alpaca_requests_per_minute,
+                max_attempts=settings.ingest_max_attempts,
+                wait_max_s=settings.ingest_retry_max_wait_s,
+            ),
+        )
+        return HistoryBarSource(
+            history, f"alpaca({endpoints.feed})", settings.ingest_max_days_per_request
+        )
 
 
 class DatabaseResource(dg.ConfigurableResource):

@@ -76,8 +76,30 @@ class Settings(BaseSettings):
     )
     reference_symbol: str = Field(default=REFERENCE_SYMBOL, alias="REFERENCE_SYMBOL")
     synthetic_seed: int = Field(default=7, alias="SYNTHETIC_SEED")
+    synthetic_predictability: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        alias="SYNTHETIC_PREDICTABILITY",
+        description="strength of the synthetic market's planted edge: 1 the default, 0 none",
+    )
     history_start: dt.date = Field(default=dt.date(2026, 1, 2), alias="HISTORY_START")
     alpaca_data_feed: Literal["iex", "sip"] = Field(default="iex", alias="ALPACA_DATA_FEED")
+
+    # --- ingestion -------------------------------------------------------------------------
+    alpaca_requests_per_minute: float = Field(
+        default=200.0, gt=0, alias="ALPACA_REQUESTS_PER_MINUTE"
+    )
+    ingest_max_attempts: int = Field(default=8, ge=1, alias="INGEST_MAX_ATTEMPTS")
+    ingest_retry_max_wait_s: float = Field(default=30.0, gt=0, alias="INGEST_RETRY_MAX_WAIT_S")
+    ingest_max_days_per_request: int = Field(default=20, ge=1, alias="INGEST_MAX_DAYS_PER_REQUEST")
+    coverage_warn_below: float = Field(default=0.2, ge=0.0, le=1.0, alias="COVERAGE_WARN_BELOW")
+    coverage_exclude_below: float = Field(
+        default=0.05, ge=0.0, le=1.0, alias="COVERAGE_EXCLUDE_BELOW"
+    )
+    max_unusable_symbol_fraction: float = Field(
+        default=0.5, ge=0.0, le=1.0, alias="MAX_UNUSABLE_SYMBOL_FRACTION"
+    )
 
     # --- broker ----------------------------------------------------------------------------
     trading_mode: TradingMode | None = Field(default=None, alias="TRADING_MODE")
@@ -150,6 +172,8 @@ class Settings(BaseSettings):
             )
         if self.market_data_source == "alpaca" and not self.has_alpaca_keys:
             raise ConfigurationError("MARKET_DATA_SOURCE=alpaca needs Alpaca keys")
+        if self.coverage_exclude_below > self.coverage_warn_below:
+            raise ConfigurationError("COVERAGE_EXCLUDE_BELOW must not exceed COVERAGE_WARN_BELOW")
         return self
 
     # --- derived -----------------------------------------------------------------------------

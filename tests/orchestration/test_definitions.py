@@ -103,6 +103,7 @@ def test_every_asset_check_says_what_it_checks() -> None:
     specs = list(defs.resolve_asset_graph().asset_check_keys)
     assert {key.name for key in specs} == {
         "bar_quality",
+        "bar_coverage",
         "feature_parity",
         "no_lookahead",
         "evaluation_sanity",

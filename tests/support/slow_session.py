@@ -15,12 +15,13 @@ import sys
 from trading_runtime.config import load_settings
 from trading_runtime.domain import TradingMode
 from trading_runtime.engine import runner
+from trading_runtime.engine.minutes import MarketProgress
 
 
 class SlowPacer(runner.EmulatorPacer):
-    async def minute_done(self, bar_timestamp: dt.datetime) -> None:
+    async def minute_done(self, bar_timestamp: dt.datetime) -> MarketProgress:
         await asyncio.sleep(float(os.environ.get("SLOW_SESSION_DELAY_S", "0.05")))
-        await super().minute_done(bar_timestamp)
+        return await super().minute_done(bar_timestamp)
 
 
 def main() -> int:

@@ -6,10 +6,15 @@ Map:
     request_stop     ask for a graceful stop (termination, operator, end of data)
 
 Data flow: the market-data stream's handler validates each bar and queues it; one task,
-the *minute processor*, groups bars by minute (a minute is processed when every subscribed
-symbol has reported, or ``minute_grace_s`` after its first bar), updates the streaming
-features, runs one batched inference, the decision core (strategy + risk) and submits the
-approved orders concurrently through the broker in worker threads. Trade updates go to the
+the *minute processor*, buffers bars by minute (in any order they arrive) and closes minutes
+on a clock, never by waiting for every symbol (``engine.minutes``): on the wall clock a minute
+closes ``minute_grace_s`` after its end; replaying in lockstep, on the emulator's event clock
+(each ack answers with how far the replay has published). Closing a minute updates the
+streaming features of every symbol (a symbol without a bar gets its carried-forward row) and,
+when the minute had any bar, runs one batched inference, the decision core (strategy + risk)
+and submits the approved orders concurrently through the broker in worker threads. A bar of a
+minute already closed (late, or an Alpaca ``updatedBars`` correction) updates the features'
+state without a new decision. Trade updates go to the
 book and the ledger. A watcher polls the registry and swaps in a newly promoted model between
 minutes; a reconciler adopts the broker's positions and cash when no order is in flight.
 
@@ -44,6 +49,14 @@ from trading_runtime.domain.enums import Action, OrderSide, OrderType, SessionSt
 from trading_runtime.domain.errors import OrderRejectedError, TransientBrokerError
 from trading_runtime.domain.orders import OrderIntent, OrderRejected, OrderUpdated
 from trading_runtime.domain.portfolio import AccountSnapshot, Position
+from trading_runtime.engine.minutes import (
+    ONE_MINUTE,
+    Arrival,
+    Clock,
+    MarketProgress,
+    MinuteBuffer,
+    WallClock,
+)
 from trading_runtime.engine.ports import (
     BarHandler,
     Broker,
@@ -89,7 +102,7 @@ class EngineConfig:
     session_key: str
     decision: DecisionConfig = field(default_factory=DecisionConfig)
     model_poll_interval_s: float = 30.0
-    minute_grace_s: float = 2.0
+    minute_grace_s: float = 2.0  # wall clock: a minute closes this long after its end
     idle_timeout_s: float | None = None
     reconcile_every_minutes: int = 30
     cancel_open_orders_on_stop: bool = True
@@ -107,7 +120,10 @@ class EngineConfig:
 class EngineStats:
     bars_received: int = 0
     bars_rejected: int = 0
+    bars_late: int = 0
+    bars_updated: int = 0
     minutes_processed: int = 0
+    quiet_minutes: int = 0
     decisions: int = 0
     buys: int = 0
     sells: int = 0
@@ -159,6 +175,7 @@ class LiveEngine:
         ledger: LedgerSink,
         pacer: Pacer | None = None,
         spec: FeatureSpec = FEATURE_SPEC,
+        clock: Clock | None = None,
     ) -> None:
         self.config = config
         self.session = calendar.session(config.trading_day)
@@ -168,8 +185,9 @@ class LiveEngine:
         self._models = models
         self._ledger = ledger
         self._pacer = pacer or NoPacing()
+        self._clock = clock or WallClock()
         self._spec = spec
-        self.features = StreamingFeatures(config.reference_symbol, spec)
+        self.features = StreamingFeatures(config.subscribed, config.reference_symbol, spec)
         self.stats = EngineStats()
         self.book: Book | None = None
         self.model: TradingModel | None = None
@@ -192,7 +210,7 @@ class LiveEngine:
         self._last_bar: dt.datetime | None = None
         self._started_at: dt.datetime | None = None
         self._starting_equity = Decimal(0)
-        self._expected = frozenset(config.subscribed)
+        self._bar_messages = 0  # every bar message the stream delivered, sound or not
 
     # --- public ---------------------------------------------------------------------------
     def request_stop(self, reason: str) -> None:
@@ -269,7 +287,7 @@ class LiveEngine:
         # Trade updates first, so no fill of an order we submit can be missed.
         self._trade_updates = self._trade_updates_factory(self._on_trade_update)
         await self._trade_updates.start()
-        self._market_data = self._market_data_factory(self._on_bar, self._on_rejected_bar)
+        self._market_data = self._market_data_factory(self._on_bar, self._on_malformed_bar)
         await self._market_data.start()
         self._spawn(self._watch_models(), "model-watcher")
         self._event(
@@ -278,16 +296,21 @@ class LiveEngine:
 
     # --- inbound --------------------------------------------------------------------------
     async def _on_bar(self, bar: Bar) -> None:
+        self._bar_messages += 1
         self.stats.bars_received += 1
         problems = bar.problems()
         if not problems and not self.session.contains_bar(bar.timestamp):
             problems = ["outside the regular session"]
-        if not problems and bar.symbol not in self._expected:
+        if not problems and bar.symbol not in self.features.symbols:
             problems = ["not subscribed"]
         if problems:
             await self._on_rejected_bar(bar, ", ".join(problems))
             return
         self._queue.put_nowait(bar)
+
+    async def _on_malformed_bar(self, raw: Any, reason: str) -> None:
+        self._bar_messages += 1
+        await self._on_rejected_bar(raw, reason)
 
     async def _on_rejected_bar(self, raw: Any, reason: str) -> None:
         self.stats.bars_rejected += 1
@@ -314,73 +337,106 @@ class LiveEngine:
 
     # --- the minute loop ------------------------------------------------------------------
     async def _process_minutes(self) -> str:
-        pending: dict[str, Bar] = {}
-        pending_minute: dt.datetime | None = None
-        deadline: float | None = None
+        """Close minutes until the session's last one; returns why the loop ended."""
+        buffer = MinuteBuffer(self.session, self.session.open)
+        progress = await self._pacer.minute_done(self.session.open - ONE_MINUTE)
+        if progress is None:
+            return await self._minutes_on_wall_clock(buffer)
+        return await self._minutes_on_event_clock(buffer, progress)
+
+    async def _minutes_on_wall_clock(self, buffer: MinuteBuffer) -> str:
+        grace = self.config.minute_grace_s
         loop = asyncio.get_running_loop()
         last_activity = loop.time()
-        final_minute = self.session.close - dt.timedelta(minutes=1)
-        while True:
+        while not buffer.finished:
             if self._stop_reason is not None:
-                if pending_minute is not None:
-                    await self._process_minute(pending_minute, list(pending.values()))
                 return self._stop_reason
-            waits = []
-            if deadline is not None:
-                waits.append(deadline - loop.time())
+            waits = [self._clock.seconds_until(buffer.deadline(grace))]
             if self.config.idle_timeout_s is not None:
                 waits.append(last_activity + self.config.idle_timeout_s - loop.time())
-            timeout = max(min(waits), 0.0) if waits else None
             try:
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(max(min(waits), 0.0)):
                     item = await self._queue.get()
             except TimeoutError:
-                if pending_minute is not None and deadline is not None and loop.time() >= deadline:
-                    done = await self._flush(pending_minute, pending, final_minute)
-                    pending, pending_minute, deadline = {}, None, None
-                    if done:
-                        return "session closed"
+                if self._clock.seconds_until(buffer.deadline(grace)) <= 0:
+                    await self._close_next(buffer)
                     continue
-                raise MarketDataStalledError(
-                    f"no market data for {self.config.idle_timeout_s:.0f} s before the close "
-                    f"(last bar {self._last_bar})"
-                ) from None
-            if isinstance(item, _Stop):
-                continue
-            last_activity = loop.time()
-            bar = item
-            if pending_minute is None or bar.timestamp > pending_minute:
-                if pending_minute is not None:
-                    done = await self._flush(pending_minute, pending, final_minute)
-                    if done:
-                        return "session closed"
-                pending, pending_minute = {bar.symbol: bar}, bar.timestamp
-                deadline = loop.time() + self.config.minute_grace_s
-            elif bar.timestamp < pending_minute:
-                await self._process_minute(bar.timestamp, [bar])  # late bar: apply on its own
-                continue
-            elif bar.symbol in pending:
-                await self._on_rejected_bar(bar, "duplicate bar")
-                continue
-            else:
-                pending[bar.symbol] = bar
-            if self._expected.issubset(pending):
-                done = await self._flush(pending_minute, pending, final_minute)
-                pending, pending_minute, deadline = {}, None, None
-                if done:
-                    return "session closed"
+                raise self._stalled() from None
+            if not isinstance(item, _Stop):
+                last_activity = loop.time()
+                await self._take(buffer, item)
+        return "session closed"
 
-    async def _flush(
-        self, minute: dt.datetime, bars: dict[str, Bar], final_minute: dt.datetime
-    ) -> bool:
-        await self._process_minute(minute, list(bars.values()))
-        return minute >= final_minute
+    async def _minutes_on_event_clock(self, buffer: MinuteBuffer, progress: MarketProgress) -> str:
+        while True:
+            await self._receive(buffer, progress.bars_sent)
+            if self._stop_reason is not None:
+                return self._stop_reason
+            through = buffer.final_minute if progress.to_the_close else progress.through
+            while through is not None and buffer.next_minute <= through and not buffer.finished:
+                await self._close_next(buffer)
+            if buffer.finished:
+                return "session closed"
+            if self._stop_reason is not None:
+                return self._stop_reason
+            if progress.finished:  # the replay's data stopped before the close
+                await self._receive(buffer, self._bar_messages + 1)
+                return self._stop_reason or "stopped"
+            answer = await self._pacer.minute_done(buffer.next_minute - ONE_MINUTE)
+            if answer is None:
+                raise RuntimeError("the pacer stopped reporting the replay's progress")
+            progress = answer
+
+    async def _receive(self, buffer: MinuteBuffer, bar_messages: int) -> None:
+        """Take queued bars until ``bar_messages`` have arrived (or a stop is requested)."""
+        while True:
+            while not self._queue.empty():
+                item = self._queue.get_nowait()
+                if not isinstance(item, _Stop):
+                    await self._take(buffer, item)
+            if self._bar_messages >= bar_messages or self._stop_reason is not None:
+                return
+            try:
+                async with asyncio.timeout(self.config.idle_timeout_s):
+                    item = await self._queue.get()
+            except TimeoutError:
+                raise self._stalled() from None
+            if not isinstance(item, _Stop):
+                await self._take(buffer, item)
+
+    async def _take(self, buffer: MinuteBuffer, bar: Bar) -> None:
+        arrival = buffer.add(bar)
+        if arrival is Arrival.LATE:
+            self.stats.bars_late += 1
+            await self._amend(bar)
+        elif arrival is Arrival.DUPLICATE:
+            await self._on_rejected_bar(bar, "duplicate bar")
+        elif arrival is Arrival.UPDATED:
+            self.stats.bars_updated += 1
+
+    async def _close_next(self, buffer: MinuteBuffer) -> None:
+        """Close the buffer's next minute: decide on it when it had any bar; a minute in which
+        nothing traded only moves the features' grid on (nothing to decide on)."""
+        minute, bars = buffer.close_next()
+        if bars:
+            await self._process_minute(minute, bars)
+            return
+        self.features.close_minute(minute, [])
+        self._last_bar = minute if self._last_bar is None else max(self._last_bar, minute)
+        self.stats.minutes_processed += 1
+        self.stats.quiet_minutes += 1
+
+    def _stalled(self) -> MarketDataStalledError:
+        return MarketDataStalledError(
+            f"no market data for {self.config.idle_timeout_s:.0f} s before the close "
+            f"(last bar {self._last_bar})"
+        )
 
     async def _process_minute(self, minute: dt.datetime, bars: Sequence[Bar]) -> None:
         assert self.book is not None
         await self._settle_immediate_orders()
         started = time.perf_counter()
-        rows = self.features.update(bars)
+        rows = self.features.close_minute(minute, bars)
         for bar, reason in rows.rejected:
             await self._on_rejected_bar(bar, reason)
         for bar in bars:
@@ -397,7 +453,13 @@ class LiveEngine:
         self.stats.minute_latency_ms.append((time.perf_counter() - started) * 1000.0)
         if self.stats.minutes_processed % self.config.reconcile_every_minutes == 0:
             await self._reconcile()
-        await self._pacer.minute_done(minute)
+
+    async def _amend(self, bar: Bar) -> None:
+        """A bar of a minute already closed (late or updated) updates the features' state; the
+        minute's decision stands."""
+        reason = self.features.amend(bar)
+        if reason is not None:
+            await self._on_rejected_bar(bar, reason)
 
     async def _settle_immediate_orders(self) -> None:
         """Wait (at most ``order_settle_timeout_s``) for the outcome of IOC and market orders

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from trading_runtime.domain.bars import Bar
 from trading_runtime.domain.orders import OrderIntent, OrderSnapshot, OrderUpdated
 from trading_runtime.domain.portfolio import AccountSnapshot, Position
+from trading_runtime.engine.minutes import MarketProgress
 from trading_runtime.modeling.artifact import TradingModel
 from trading_runtime.store.operations import LedgerOperation
 
@@ -51,13 +52,15 @@ class ModelSource(Protocol):
 
 
 class Pacer(Protocol):
-    """Tells a replaying market (the emulator) that a minute has been fully handled."""
+    """Tells a replaying market (the emulator) that every minute through ``through`` has been
+    handled, and reports how far it has got since (its event clock), or None for a market
+    that does not replay (the engine then closes minutes on the wall clock)."""
 
-    async def minute_done(self, bar_timestamp: dt.datetime) -> None: ...
+    async def minute_done(self, through: dt.datetime) -> MarketProgress | None: ...
 
 
 class NoPacing:
-    async def minute_done(self, bar_timestamp: dt.datetime) -> None:
+    async def minute_done(self, through: dt.datetime) -> MarketProgress | None:
         return None
 
 

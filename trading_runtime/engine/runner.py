@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 from trading_runtime.config import ConfigurationError, Settings
 from trading_runtime.domain.enums import TradingMode
 from trading_runtime.engine.live import EngineConfig, EngineReport, LiveEngine
+from trading_runtime.engine.minutes import MarketProgress
 from trading_runtime.engine.ports import NoPacing, Pacer
 from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.storage import ParquetLake
@@ -100,13 +101,24 @@ class RegistryModelSource:
 
 
 class EmulatorPacer:
-    """Acknowledges each processed minute to the emulator (lockstep replay)."""
+    """Acknowledges the minutes handled to the emulator and reports its event clock: the ack
+    answers once the next frame has been sent (lockstep replay)."""
 
     def __init__(self, control: Any) -> None:
         self._control = control
 
-    async def minute_done(self, bar_timestamp: dt.datetime) -> None:
-        await self._control.ack(bar_timestamp)
+    async def minute_done(self, through: dt.datetime) -> MarketProgress:
+        status = await self._control.ack(through, wait_for_next=True)
+        finished = status.phase == "finished"
+        session_close = calendar.session(status.session_date).close
+        return MarketProgress(
+            status.last_bar,
+            status.bars_sent,
+            finished=finished,
+            to_the_close=finished
+            and status.window_end is not None
+            and status.window_end >= session_close,
+        )
 
     async def close(self) -> None:
         await self._control.close()

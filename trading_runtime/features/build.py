@@ -1,6 +1,7 @@
 """Feature tables per session, and the checks that hold them honest.
 
-* ``build_feature_day``: batch features of one stored session, written next to the bars.
+* ``build_feature_day``: batch features of one stored session, written next to the bars,
+  without the symbol-days its coverage record excludes.
 * ``check_parity``: the streaming computation replayed over a day equals the batch table.
 * ``check_no_lookahead``: recomputing with the future removed leaves past rows unchanged.
 """
@@ -17,6 +18,8 @@ from trading_runtime.domain.bars import Bar
 from trading_runtime.features.batch import compute_features
 from trading_runtime.features.spec import FEATURE_SPEC, FeatureSpec
 from trading_runtime.features.streaming import StreamingFeatures
+from trading_runtime.marketdata import calendar
+from trading_runtime.marketdata.coverage import excluded_symbols
 from trading_runtime.marketdata.storage import ParquetLake
 
 
@@ -25,22 +28,34 @@ class FeatureDayResult:
     day: dt.date
     rows: int
     complete_rows: int
+    traded_rows: int
     symbols: int
     path: str
+    excluded: dict[str, str]  # symbol -> reason, from the coverage record
+    bars: pd.DataFrame  # the bars the features were computed from
 
 
 def build_feature_day(
     day: dt.date, lake: ParquetLake, reference_symbol: str, spec: FeatureSpec = FEATURE_SPEC
 ) -> FeatureDayResult:
-    bars = lake.read_bars(day)
+    """Features of ``day``'s stored bars, less the symbols its coverage record excludes.
+
+    Raises ``MissingPartitionError`` when the day's bars or coverage were never stored.
+    """
+    excluded = excluded_symbols(lake.read_coverage(day))
+    stored = lake.read_bars(day)
+    bars = stored[~stored["symbol"].isin(excluded)].reset_index(drop=True)
     features = compute_features(bars, reference_symbol, spec)
     path = lake.write_features(day, spec.hash, features)
     return FeatureDayResult(
         day=day,
         rows=len(features),
         complete_rows=int(features["complete"].sum()),
+        traded_rows=int(features["traded"].sum()),
         symbols=int(features["symbol"].nunique()),
         path=str(path),
+        excluded=excluded,
+        bars=bars,
     )
 
 
@@ -74,18 +89,23 @@ def check_parity(
     spec: FeatureSpec = FEATURE_SPEC,
     tolerance: float = 1e-9,
 ) -> ParityReport:
-    """Replay ``bars`` minute by minute through ``StreamingFeatures`` and compare with batch."""
+    """Replay ``bars`` through ``StreamingFeatures`` as the live engine does (every minute of
+    each session closed on the clock, with whatever bars it has) and compare with batch."""
     batch = compute_features(bars, reference_symbol, spec)
-    engine = StreamingFeatures(reference_symbol, spec)
-    ordered = bars.sort_values(["timestamp", "symbol"], kind="stable")
+    engine = StreamingFeatures(sorted(bars["symbol"].unique()), reference_symbol, spec)
+    by_minute = dict(iter(bars.groupby("timestamp", sort=True)))
+    days = sorted(set(pd.DatetimeIndex(bars["timestamp"]).tz_convert(calendar.NEW_YORK).date))
     symbols: list[str] = []
     timestamps: list[pd.Timestamp] = []
     values: list[np.ndarray] = []
-    for _, group in ordered.groupby("timestamp", sort=True):
-        rows = engine.update(_frame_to_bars(group))
-        symbols.extend(rows.symbols)
-        timestamps.extend(pd.Timestamp(t) for t in rows.timestamps)
-        values.append(rows.values)
+    for day in days:
+        for minute in calendar.session(day).bar_timestamps():
+            group = by_minute.get(minute)
+            minute_bars = _frame_to_bars(group) if group is not None else []
+            rows = engine.close_minute(minute.to_pydatetime(), minute_bars)
+            symbols.extend(rows.symbols)
+            timestamps.extend([minute] * len(rows.symbols))
+            values.append(rows.values)
     streamed = pd.DataFrame(
         np.vstack(values) if values else np.empty((0, len(spec.names))), columns=list(spec.names)
     )
@@ -131,8 +151,10 @@ def check_no_lookahead(
     cutoff = minutes[int(len(minutes) * cutoff_fraction)]
     full = compute_features(bars, reference_symbol, spec)
     truncated = compute_features(bars[bars["timestamp"] <= cutoff], reference_symbol, spec)
+    # Rows after the cutoff exist in both (the grid runs to the close); only earlier ones
+    # are comparable.
     kept = full[full["timestamp"] <= cutoff].reset_index(drop=True)
-    truncated = truncated.reset_index(drop=True)
+    truncated = truncated[truncated["timestamp"] <= cutoff].reset_index(drop=True)
     if len(kept) != len(truncated):
         return LookaheadReport(
             str(cutoff), min(len(kept), len(truncated)), abs(len(kept) - len(truncated))

@@ -1,30 +1,45 @@
 """The feature specification: names, windows and a hash that versions feature tables.
 
-Every feature of a bar uses only that bar and earlier bars of the same symbol in the same
-session, plus the reference symbol's bars up to the same timestamp (an as-of join). Windows
-never cross sessions: the overnight gap is not a one-minute return.
+Features are defined on the **minute grid** of the session (see ``features.grid``), never on
+"the last n bars": a minute without a bar is a minute without trades (grid close carried
+forward, high = low = close, volume 0, one-minute return 0), and windows count minutes of
+the session. Before a symbol's first bar of the session its grid close is that bar's open;
+rows start at the first bar (no price is known before it). Windows never cross sessions:
+the overnight gap is not a one-minute return. The reference symbol (SPY) is on the same
+grid, so its features are defined as soon as it has traded in the session and its window is
+full, whether or not it has a bar in the current minute.
 
-Definitions (``c`` close, ``o`` open, ``h`` high, ``l`` low, ``v`` volume; ``k`` counts the
-symbol's bars since the session open, from 0; ``c_{-1}`` is the first bar's open):
+Every feature of the row at minute ``k`` uses the symbol's and the reference's grid up to
+``k`` and nothing later. Definitions (``G_k`` grid close, ``H_k``/``L_k`` grid high/low,
+``V_k`` volume, ``o`` the symbol's first open of the session, ``G_{-1} = o``;
+``r_k = log(G_k / G_{k-1})`` the one-minute return):
 
 =====================  ===================================================================
-``ret_n``              sum of the last n one-bar log returns ``log(c_k / c_{k-1})``
-``spy_ret_n``          the reference symbol's ``ret_n`` as of the bar's timestamp
+``ret_n``              ``r_{k-n+1} + ... + r_k``; defined when ``k >= n - 1``
+``spy_ret_n``          the reference symbol's ``ret_n`` at minute ``k``; NaN until the
+                       reference has traded in the session
 ``rel_ret_n``          ``ret_n - spy_ret_n``
-``vol_n``              sample standard deviation (ddof=1) of the last n one-bar log returns
-``range_1``            ``(h - l) / c``
-``atr_14``             Wilder average true range (seeded by the mean of the first 14 true
-                       ranges, the first true range being ``h - l``), divided by ``c``
-``rsi_14``             Wilder RSI on close-to-close changes, 0..100 (100 when no losses)
-``volume_z_30``        z-score (ddof=1) of ``log1p(v)`` within the last 30 bars
-``vwap_dev``           ``c / session_vwap - 1``; the session VWAP weights each bar's vwap
-                       (typical price when absent) by its volume
-``open_dev``           ``log(c / o_0)``
-``minute_of_session``  minutes from the exchange open to the bar's start
-``minutes_to_close``   minutes from the bar's start to the exchange close (early closes)
+``vol_n``              sample standard deviation (ddof=1) of ``r_{k-n+1} .. r_k``
+``range_1``            ``(H_k - L_k) / G_k`` (0 in a minute without a bar)
+``atr_14``             Wilder average true range of
+                       ``TR_k = max(H_k - L_k, |H_k - G_{k-1}|, |L_k - G_{k-1}|)``, seeded
+                       by the mean of ``TR_0 .. TR_13``, divided by ``G_k``
+``rsi_14``             Wilder RSI of the changes ``G_k - G_{k-1}`` (averages start at 0
+                       before minute 0), 0..100 (100 when no losses); from ``k = 13``
+``volume_z_30``        z-score (ddof=1) of ``log1p(V_k)`` within minutes ``k-29 .. k``
+                       (0 when they are all equal)
+``vwap_dev``           ``G_k / session_vwap - 1``; the session VWAP weights each bar's vwap
+                       (typical price when absent) by its volume; 0 before any volume
+``open_dev``           ``log(G_k / o)``
+``minute_of_session``  ``k``
+``minutes_to_close``   ``n - k`` (early closes included)
 =====================  ===================================================================
 
-A feature is NaN until its window is full; a row is ``complete`` when no feature is NaN.
+Warm-up is counted on the grid: a row is ``complete`` (no feature is NaN) from minute
+``warmup_minutes - 1`` of the session on, provided the reference symbol has traded by then.
+Whether the symbol traded in the minute itself is recorded next to the features
+(``traded``); a row without a bar still counts (the strategy decides on every symbol every
+minute).
 """
 
 from __future__ import annotations
@@ -43,7 +58,7 @@ class FeatureSpec:
     atr_window: int = 14
     rsi_window: int = 14
     volume_window: int = 30
-    version: int = 1
+    version: int = 2  # 2: features on the minute grid
     names: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -72,8 +87,8 @@ class FeatureSpec:
         return tuple(sorted(set(self.reference_return_windows) | set(self.relative_return_windows)))
 
     @property
-    def warmup_bars(self) -> int:
-        """Bars of a symbol needed in a session before every feature is defined."""
+    def warmup_minutes(self) -> int:
+        """Minutes of the session needed before every feature is defined (see the grid)."""
         return max(
             max(self.return_windows),
             max(self.volatility_windows),

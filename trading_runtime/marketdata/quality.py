@@ -1,8 +1,9 @@
 """Bar quality: what makes a bar unusable, and a report of a day's bars.
 
 Used by ingestion (bad bars are dropped and counted, never silently kept), by the Dagster
-bar-quality asset check, and by the live loop (the same rules, one bar at a time, through
-``Bar.problems``).
+bar-quality asset check on the stored files, and by the live loop (the same rules, one bar at
+a time, through ``Bar.problems``). Minutes without a bar are not a quality problem: see
+``marketdata.coverage``.
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ class BarQualityReport:
     open_close_outside_range: int
     negative_volume: int
     outside_session: int
-    missing_minutes: int
-    expected_minutes: int
 
     @property
     def rejected(self) -> int:
@@ -41,15 +40,9 @@ class BarQualityReport:
             + self.outside_session
         )
 
-    @property
-    def gap_fraction(self) -> float:
-        expected = self.expected_minutes * max(self.symbols, 1)
-        return self.missing_minutes / expected if expected else 0.0
-
     def as_dict(self) -> dict[str, float | int]:
         data: dict[str, float | int] = dict(asdict(self))
         data["rejected"] = self.rejected
-        data["gap_fraction"] = round(self.gap_fraction, 6)
         return data
 
 
@@ -90,9 +83,6 @@ def split_clean(bars: pd.DataFrame, session: Session) -> tuple[pd.DataFrame, pd.
 def quality_report(bars: pd.DataFrame, session: Session) -> BarQualityReport:
     problems = bar_problems(bars, session)
     counts = problems.value_counts()
-    clean = bars[problems == ""]
-    per_symbol = clean.groupby("symbol")["timestamp"].nunique()
-    missing = int((session.minutes - per_symbol).clip(lower=0).sum())
     return BarQualityReport(
         rows=len(bars),
         symbols=int(bars["symbol"].nunique()),
@@ -103,6 +93,4 @@ def quality_report(bars: pd.DataFrame, session: Session) -> BarQualityReport:
         open_close_outside_range=int(counts.get("open/close outside range", 0)),
         negative_volume=int(counts.get("negative or missing volume", 0)),
         outside_session=int(counts.get("outside regular session", 0)),
-        missing_minutes=missing,
-        expected_minutes=session.minutes,
     )

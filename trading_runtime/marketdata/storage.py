@@ -6,20 +6,29 @@ into place so a reader never sees half a file.
 
 Layout::
 
-    {root}/bars/date=YYYY-MM-DD/bars.parquet
+    {root}/bars/date=YYYY-MM-DD/bars.parquet           regular-hours bars (BAR_SCHEMA)
+    {root}/coverage/date=YYYY-MM-DD/coverage.parquet   per requested symbol (COVERAGE_SCHEMA)
     {root}/features/spec={spec_hash}/date=YYYY-MM-DD/features.parquet
+
+A bars file carries its provenance as Parquet key-value metadata (``source``, ``feed``,
+``adjustment``, ``splits``...; :meth:`ParquetLake.read_bar_metadata`). The coverage file is
+written after the bars file, so a day is complete (:meth:`ParquetLake.has_day`) exactly when
+its coverage record exists and names every requested symbol.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from upath import UPath
+
+from trading_runtime.marketdata.coverage import COVERAGE_SCHEMA
 
 BAR_SCHEMA = pa.schema(
     [
@@ -36,6 +45,9 @@ BAR_SCHEMA = pa.schema(
 )
 
 
+_METADATA_KEY = b"trading_platform"
+
+
 class MissingPartitionError(FileNotFoundError):
     """A day that was asked for has not been written."""
 
@@ -49,6 +61,9 @@ class ParquetLake:
     def bars_path(self, day: dt.date) -> UPath:
         return self.root / "bars" / f"date={day.isoformat()}" / "bars.parquet"
 
+    def coverage_path(self, day: dt.date) -> UPath:
+        return self.root / "coverage" / f"date={day.isoformat()}" / "coverage.parquet"
+
     def features_path(self, day: dt.date, spec_hash: str) -> UPath:
         return (
             self.root
@@ -59,17 +74,58 @@ class ParquetLake:
         )
 
     # --- bars -----------------------------------------------------------------------------
-    def write_bars(self, day: dt.date, bars: pd.DataFrame) -> UPath:
+    def write_bars(
+        self, day: dt.date, bars: pd.DataFrame, metadata: Mapping[str, object] | None = None
+    ) -> UPath:
+        """Store ``day``'s bars with ``metadata`` (JSON-serialisable provenance)."""
         table = pa.Table.from_pandas(
             bars[list(BAR_SCHEMA.names)], schema=BAR_SCHEMA, preserve_index=False
         )
+        if metadata:
+            table = table.replace_schema_metadata(
+                {**(table.schema.metadata or {}), _METADATA_KEY: json.dumps(dict(metadata))}
+            )
         return self._write(self.bars_path(day), table)
 
     def read_bars(self, day: dt.date) -> pd.DataFrame:
         return self._read(self.bars_path(day))
 
+    def read_bar_metadata(self, day: dt.date) -> dict[str, object]:
+        """The provenance stored with ``day``'s bars (empty when none was)."""
+        path = self.bars_path(day)
+        if not path.exists():
+            raise MissingPartitionError(f"{path} has not been materialized")
+        with path.open("rb") as handle:
+            stored = pq.read_schema(handle).metadata or {}
+        return json.loads(stored[_METADATA_KEY]) if _METADATA_KEY in stored else {}
+
     def has_bars(self, day: dt.date) -> bool:
         return self.bars_path(day).exists()
+
+    # --- coverage -------------------------------------------------------------------------
+    def write_coverage(self, day: dt.date, coverage: pd.DataFrame) -> UPath:
+        table = pa.Table.from_pandas(
+            coverage[list(COVERAGE_SCHEMA.names)], schema=COVERAGE_SCHEMA, preserve_index=False
+        )
+        return self._write(self.coverage_path(day), table)
+
+    def read_coverage(self, day: dt.date) -> pd.DataFrame:
+        """``day``'s coverage record (COVERAGE_SCHEMA columns, one row per symbol)."""
+        return self._read(self.coverage_path(day))
+
+    def read_coverage_range(self, days: Iterable[dt.date]) -> pd.DataFrame:
+        """Coverage records of ``days`` (those that exist), concatenated."""
+        frames = [self.read_coverage(day) for day in days if self.coverage_path(day).exists()]
+        if not frames:
+            return COVERAGE_SCHEMA.empty_table().to_pandas()
+        return pd.concat(frames, ignore_index=True)
+
+    def has_day(self, day: dt.date, symbols: Sequence[str]) -> bool:
+        """True when ``day`` was ingested completely for ``symbols`` (bars and coverage)."""
+        if not (self.coverage_path(day).exists() and self.bars_path(day).exists()):
+            return False
+        recorded = set(self.read_coverage(day)["symbol"])
+        return recorded.issuperset(symbols)
 
     # --- features -------------------------------------------------------------------------
     def write_features(self, day: dt.date, spec_hash: str, features: pd.DataFrame) -> UPath:

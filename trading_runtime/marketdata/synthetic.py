@@ -1,31 +1,50 @@
-"""A deterministic synthetic market of one-minute bars over real NYSE sessions.
+"""A deterministic synthetic market of one-minute bars over real NYSE sessions, shaped like
+what Alpaca's IEX feed returns.
 
 The same ``(seed, symbol, day)`` always yields the same bars, whatever else is in the
 universe and whichever days are asked for, so a partition can be rebuilt on its own.
 
-The model, per session of ``n`` minutes (390, or 210 on early closes):
+The price model, per session of ``n`` minutes (390, or 210 on early closes):
 
 * **Market factor.** The reference symbol (SPY) follows log-returns
   ``m_k = sigma_m * v_day * s(k) * z_k``: ``s(k)`` is a U-shaped intraday volatility
   seasonality (high at the open, lower at midday, rising into the close), ``v_day`` a
   log-normal daily volatility regime shared by all symbols.
 * **Symbols.** ``r_i,k = beta_i * m_k + idiosyncratic_i,k``. The idiosyncratic part is a
-  random walk plus two mean-reverting states:
+  random walk plus two mean-reverting states, both scaled by ``predictability`` (1: the
+  default strength; 0: a market with nothing to find, every return unpredictable):
 
-  - an Ornstein-Uhlenbeck deviation ``x`` (rate ``ou_rate`` per minute), a weak, continuous
-    mean reversion of the symbol against the market;
+  - an Ornstein-Uhlenbeck deviation ``x`` (rate ``ou_rate * predictability`` per minute), a
+    weak, continuous mean reversion of the symbol against the market;
   - **overreaction to shocks**, the documented predictable component: with probability
     ``shock_probability`` per minute a symbol jumps by 0.6-1.5 % (either sign) on a volume
-    spike; ``shock_transient`` of the jump is transient and decays at ``shock_decay`` per
-    minute, so after a shock the next 10 minutes drift back by about half of the jump.
+    spike; ``shock_transient * predictability`` of the jump is transient and decays at
+    ``shock_decay`` per minute, so after a shock the next 10 minutes drift back by about half
+    of the jump (at full strength).
 
   A model that sees recent returns relative to SPY, range and volume can find both, and
-  nothing else: there is no other edge. Expected values are small against the noise, so
-  most minutes are unpredictable and only the minutes after a shock carry confident signals.
+  nothing else. Expected values are small against the noise, so most minutes are
+  unpredictable and only the minutes after a shock carry confident signals.
 * **Days.** Each session opens at a per-symbol daily anchor (a slow random walk over
   calendar days from 2015-01-01); the overnight gap is the difference between that anchor and
   the previous close.
 * **Volume** follows the same U-shape, with log-normal noise and spikes on large moves.
+
+What the feed shows of it (see :class:`SyntheticMarketParameters`):
+
+* **Liquidity tiers.** Each traded symbol draws a tier (liquid, mid, thin) from
+  ``(seed, symbol)``; a minute has a bar only when the symbol traded on the venue, with
+  probability ``1 - missing ** s(k)`` (thin names miss most midday minutes). Shock minutes
+  always trade. The reference symbol misses almost none.
+* **Halts.** With probability ``halt_probability`` per symbol and session a symbol goes
+  silent for ``halt_minutes`` and reopens with a jump.
+* **Extended hours.** ``day_bars(..., extended_hours=True)`` adds sparse pre-market
+  (04:00-09:30 New York) and after-hours (to 20:00) bars, as Alpaca's REST API returns
+  them; ingestion keeps regular hours only.
+* **Splits.** Every ``split_every_days`` calendar days one symbol of ``split_candidates``
+  (drawn from the seed and the day) splits by one of ``split_ratios`` at the next session:
+  raw prices divide by the ratio overnight and volumes multiply by it
+  (:meth:`SyntheticMarket.splits` lists them).
 
 Prices are rounded to cents; every bar satisfies ``low <= open, close <= high``.
 """
@@ -34,21 +53,55 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from trading_runtime.marketdata import calendar
-from trading_runtime.marketdata.universe import REFERENCE_SYMBOL
+from trading_runtime.marketdata.corporate_actions import SplitEvent
+from trading_runtime.marketdata.universe import NASDAQ_100, REFERENCE_SYMBOL
 
 _EPOCH = dt.date(2015, 1, 1)
 _ANCHOR_DAYS = 12_000  # anchors cover 2015-01-01 .. 2047
+_NEW_YORK = ZoneInfo(calendar.NEW_YORK)
+_EXTENDED_OPEN = dt.time(4, 0)
+_EXTENDED_CLOSE = dt.time(20, 0)
+BAR_FIELDS = (
+    "symbol",
+    "timestamp",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "trade_count",
+    "vwap",
+)
 
 
 def _stable_int(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+
+
+@dataclass(frozen=True, slots=True)
+class LiquidityTier:
+    """``share`` of the traded symbols; ``missing`` minutes without a bar at average activity
+    (fewer at the open and close); IEX volume as ``volume_scale`` of the symbol's base."""
+
+    name: str
+    share: float
+    missing: float
+    volume_scale: float
+
+
+DEFAULT_TIERS = (
+    LiquidityTier("liquid", share=0.5, missing=0.03, volume_scale=1.0),
+    LiquidityTier("mid", share=0.35, missing=0.25, volume_scale=0.3),
+    LiquidityTier("thin", share=0.15, missing=0.65, volume_scale=0.08),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +111,9 @@ class SymbolProfile:
     base_price: float
     beta: float
     idio_sigma: float  # per-minute random-walk volatility
-    base_volume: float  # shares per minute at midday
+    base_volume: float  # shares per minute at midday (on the venue, tier scale included)
+    tier: str
+    missing: float  # minutes without a bar at average activity
 
 
 @dataclass(frozen=True)
@@ -74,6 +129,38 @@ class SyntheticMarketParameters:
     shock_decay: float = 0.15
     anchor_daily_sigma: float = 0.006
     reference_anchor_daily_sigma: float = 0.004
+    predictability: float = 1.0
+    tiers: tuple[LiquidityTier, ...] = DEFAULT_TIERS
+    reference_missing: float = 0.002
+    halt_probability: float = 0.02
+    halt_minutes: tuple[int, int] = (5, 60)
+    halt_reopen_sigma: float = 0.01
+    extended_hours_activity: float = 0.12  # bar probability outside regular hours, liquid
+    split_every_days: int = 41
+    split_ratios: tuple[int, ...] = (2, 3, 4)
+    split_candidates: tuple[str, ...] = field(default=NASDAQ_100)
+
+    @classmethod
+    def dense(cls, **overrides: object) -> SyntheticMarketParameters:
+        """Every symbol prints every regular-hours minute at full volume, no halts, no splits
+        (the plain price model alone): for protocol tests that count bars or fills exactly."""
+        tiers = tuple(replace(t, missing=0.0, volume_scale=1.0) for t in DEFAULT_TIERS)
+        values: dict[str, object] = {
+            "tiers": tiers,
+            "reference_missing": 0.0,
+            "halt_probability": 0.0,
+            "split_candidates": (),
+            **overrides,
+        }
+        return cls(**values)  # type: ignore[arg-type]
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.predictability <= 1.0:
+            raise ValueError("predictability must be within [0, 1]")
+        if abs(sum(t.share for t in self.tiers) - 1.0) > 1e-9:
+            raise ValueError("liquidity tier shares must add up to 1")
+        if not all(0.0 <= t.missing < 1.0 for t in self.tiers):
+            raise ValueError("a tier's missing share must be within [0, 1)")
 
 
 class SyntheticMarket:
@@ -90,30 +177,64 @@ class SyntheticMarket:
         self.parameters = parameters or SyntheticMarketParameters()
 
     # --- public ---------------------------------------------------------------------------
-    def day_bars(self, day: dt.date, symbols: list[str] | tuple[str, ...]) -> pd.DataFrame:
+    def day_bars(
+        self, day: dt.date, symbols: list[str] | tuple[str, ...], *, extended_hours: bool = False
+    ) -> pd.DataFrame:
         """All bars of ``day`` for ``symbols`` (the reference symbol is always generated).
 
         Columns: symbol, timestamp (UTC), open, high, low, close, volume, trade_count, vwap;
-        sorted by timestamp then symbol. Raises ``ValueError`` if ``day`` is not a session.
+        sorted by timestamp then symbol. Regular hours only unless ``extended_hours``.
+        Raises ``ValueError`` if ``day`` is not a session.
         """
         session = calendar.session(day)
-        minutes = session.minutes
-        timestamps = session.bar_timestamps()
-        market_returns, day_regime = self._market_path(day, minutes)
-        frames = []
+        market_returns, day_regime = self._market_path(day, session.minutes)
         ordered = [
             self.reference_symbol,
             *sorted(s for s in set(symbols) if s != self.reference_symbol),
         ]
+        parts: list[dict[str, np.ndarray]] = []
         for symbol in ordered:
-            frames.append(self._symbol_bars(symbol, day, timestamps, market_returns, day_regime))
-        bars = pd.concat(frames, ignore_index=True)
+            regular = self._symbol_bars(symbol, session, market_returns, day_regime)
+            parts.append(regular)
+            if extended_hours:
+                parts.extend(self._extended_bars(symbol, session, regular))
+        bars = pd.DataFrame({name: np.concatenate([p[name] for p in parts]) for name in BAR_FIELDS})
+        bars["timestamp"] = pd.DatetimeIndex(bars["timestamp"], tz="UTC")
         return bars.sort_values(["timestamp", "symbol"], kind="stable").reset_index(drop=True)
 
     def profile(self, symbol: str) -> SymbolProfile:
-        return _profile(self.seed, symbol, symbol == self.reference_symbol)
+        return _profile(
+            self.seed,
+            symbol,
+            symbol == self.reference_symbol,
+            self.parameters.tiers,
+            self.parameters.reference_missing,
+        )
+
+    def splits(
+        self, symbols: list[str] | tuple[str, ...], start: dt.date, end: dt.date
+    ) -> list[SplitEvent]:
+        """Splits of ``symbols`` effective from ``start`` to ``end`` (inclusive), by date."""
+        wanted = set(symbols)
+        return [
+            event
+            for event in self._schedule()
+            if event.symbol in wanted and start <= event.effective_date <= end
+        ]
 
     # --- internals --------------------------------------------------------------------------
+    def _schedule(self) -> tuple[SplitEvent, ...]:
+        p = self.parameters
+        return _split_schedule(self.seed, p.split_every_days, p.split_ratios, p.split_candidates)
+
+    def _split_factor(self, symbol: str, day: dt.date) -> float:
+        """Product of the ratios of ``symbol``'s splits effective on or before ``day``."""
+        factor = 1.0
+        for event in self._schedule():
+            if event.symbol == symbol and event.effective_date <= day:
+                factor *= event.ratio
+        return factor
+
     def _rng(self, *keys: int | str) -> np.random.Generator:
         parts = [self.seed] + [k if isinstance(k, int) else _stable_int(k) for k in keys]
         return np.random.default_rng(parts)
@@ -151,14 +272,14 @@ class SyntheticMarket:
     def _symbol_bars(
         self,
         symbol: str,
-        day: dt.date,
-        timestamps: pd.DatetimeIndex,
+        session: calendar.Session,
         market_returns: np.ndarray,
         day_regime: float,
-    ) -> pd.DataFrame:
+    ) -> dict[str, np.ndarray]:
         p = self.parameters
+        day = session.date
         profile = self.profile(symbol)
-        minutes = len(timestamps)
+        minutes = session.minutes
         seasonality = _seasonality(minutes)
         rng = self._rng("bars", symbol, day.toordinal())
         if symbol == self.reference_symbol:
@@ -172,12 +293,15 @@ class SyntheticMarket:
             shock_sizes = np.where(
                 shock_happens, shock_sign * rng.uniform(p.shock_min, p.shock_max, minutes), 0.0
             )
-            ou_state = _ar1(ou_noise, 1.0 - p.ou_rate)
-            transient = _ar1(p.shock_transient * shock_sizes, 1.0 - p.shock_decay)
-            permanent = np.cumsum(idio + (1.0 - p.shock_transient) * shock_sizes)
+            transient_share = p.shock_transient * p.predictability
+            ou_state = _ar1(ou_noise, 1.0 - p.ou_rate * p.predictability)
+            transient = _ar1(transient_share * shock_sizes, 1.0 - p.shock_decay)
+            permanent = np.cumsum(idio + (1.0 - transient_share) * shock_sizes)
             idiosyncratic_level = permanent + ou_state + transient
             log_returns = profile.beta * market_returns + np.diff(idiosyncratic_level, prepend=0.0)
-        open_log = self._anchor_log_price(symbol, day)
+        halted = self._halt(symbol, day, minutes, log_returns)
+        split = self._split_factor(symbol, day)
+        open_log = self._anchor_log_price(symbol, day) - np.log(split)
         close_log = open_log + np.cumsum(log_returns)
         close = np.exp(close_log)
         previous_close = np.concatenate(([np.exp(open_log)], close[:-1]))
@@ -198,6 +322,7 @@ class SyntheticMarket:
         move = np.abs(log_returns) / (profile.idio_sigma + 1e-12)
         volume = (
             profile.base_volume
+            * split
             * seasonality
             * np.exp(rng.normal(0.0, 0.3, minutes))
             * (1.0 + 0.15 * move + 3.0 * (shock_sizes != 0))
@@ -205,19 +330,93 @@ class SyntheticMarket:
         volume = np.maximum(np.round(volume), 1.0)
         vwap = np.clip((open_c + high_c + low_c + close_c) / 4.0, low_c, high_c)
         trade_count = np.maximum(np.round(volume / 120.0), 1.0)
-        return pd.DataFrame(
-            {
-                "symbol": symbol,
-                "timestamp": timestamps,
-                "open": open_c,
-                "high": high_c,
-                "low": low_c,
-                "close": close_c,
-                "volume": volume,
-                "trade_count": trade_count,
-                "vwap": np.round(vwap, 4),
-            }
-        )
+        # Which minutes print on the venue: liquid names nearly all, thin ones few (more at
+        # the open and close); shocks always trade; a halted symbol never does.
+        activity = self._rng("activity", symbol, day.toordinal()).random(minutes)
+        printed = ((activity >= profile.missing**seasonality) | (shock_sizes != 0)) & ~halted
+        return {
+            "symbol": np.full(int(printed.sum()), symbol, dtype=object),
+            "timestamp": _utc_microseconds(session.bar_timestamps())[printed],
+            "open": open_c[printed],
+            "high": high_c[printed],
+            "low": low_c[printed],
+            "close": close_c[printed],
+            "volume": volume[printed],
+            "trade_count": trade_count[printed],
+            "vwap": np.round(vwap, 4)[printed],
+        }
+
+    def _halt(self, symbol: str, day: dt.date, minutes: int, log_returns: np.ndarray) -> np.ndarray:
+        """Minutes of a trading halt (if any today); the price does not move during it and
+        reopens with a jump. Modifies ``log_returns`` in place."""
+        p = self.parameters
+        halted = np.zeros(minutes, dtype=bool)
+        rng = self._rng("halt", symbol, day.toordinal())
+        if symbol == self.reference_symbol or rng.random() >= p.halt_probability:
+            return halted
+        length = int(rng.integers(p.halt_minutes[0], p.halt_minutes[1] + 1))
+        start = int(rng.integers(15, max(16, minutes - length - 15)))
+        end = min(start + length, minutes)
+        halted[start:end] = True
+        if end < minutes:
+            log_returns[end] += float(log_returns[start:end].sum()) + rng.normal(
+                0.0, p.halt_reopen_sigma
+            )
+        log_returns[start:end] = 0.0
+        return halted
+
+    def _extended_bars(
+        self, symbol: str, session: calendar.Session, regular: dict[str, np.ndarray]
+    ) -> list[dict[str, np.ndarray]]:
+        """Sparse pre-market and after-hours bars around ``regular`` (random walks from the
+        first open backwards and from the last close forwards)."""
+        if not len(regular["close"]):
+            return []
+        profile = self.profile(symbol)
+        rng = self._rng("extended", symbol, session.date.toordinal())
+        activity = self.parameters.extended_hours_activity * (1.0 - profile.missing)
+        pre, post = _extended_minutes(session)
+        frames = []
+        for stamps, anchor, backwards in (
+            (pre, float(regular["open"][0]), True),
+            (post, float(regular["close"][-1]), False),
+        ):
+            steps = 0.0004 * rng.standard_normal(len(stamps))
+            path = np.cumsum(steps[::-1])[::-1] if backwards else np.cumsum(steps)
+            close = np.round(anchor * np.exp(path), 2)
+            spread = np.round(close * 0.0005, 2)
+            keep = rng.random(len(stamps)) < activity
+            volume = np.maximum(np.round(profile.base_volume * 0.02 * rng.random(len(stamps))), 1)
+            frames.append(
+                {
+                    "symbol": np.full(int(keep.sum()), symbol, dtype=object),
+                    "timestamp": _utc_microseconds(stamps)[keep],
+                    "open": close[keep],
+                    "high": (close + spread)[keep],
+                    "low": np.maximum(close - spread, 0.01)[keep],
+                    "close": close[keep],
+                    "volume": volume[keep].astype(float),
+                    "trade_count": np.ones(int(keep.sum())),
+                    "vwap": close[keep],
+                }
+            )
+        return frames
+
+
+def _utc_microseconds(stamps: pd.DatetimeIndex) -> np.ndarray:
+    return stamps.tz_convert("UTC").as_unit("us").asi8.view("datetime64[us]")
+
+
+@lru_cache(maxsize=64)
+def _extended_minutes(session: calendar.Session) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """Bar timestamps of the pre-market (04:00 New York to the open) and the after-hours
+    session (the close to 20:00)."""
+    early = dt.datetime.combine(session.date, _EXTENDED_OPEN, _NEW_YORK).astimezone(dt.UTC)
+    late = dt.datetime.combine(session.date, _EXTENDED_CLOSE, _NEW_YORK).astimezone(dt.UTC)
+    return (
+        pd.date_range(early, session.open, freq="1min", inclusive="left"),
+        pd.date_range(session.close, late, freq="1min", inclusive="left"),
+    )
 
 
 def _ar1(innovations: np.ndarray, persistence: float) -> np.ndarray:
@@ -246,8 +445,14 @@ def _seasonality(minutes: int) -> np.ndarray:
     return shape
 
 
-@lru_cache(maxsize=512)
-def _profile(seed: int, symbol: str, is_reference: bool) -> SymbolProfile:
+@lru_cache(maxsize=1024)
+def _profile(
+    seed: int,
+    symbol: str,
+    is_reference: bool,
+    tiers: tuple[LiquidityTier, ...],
+    reference_missing: float,
+) -> SymbolProfile:
     rng = np.random.default_rng([seed, _stable_int("profile"), _stable_int(symbol)])
     if is_reference:
         return SymbolProfile(
@@ -255,12 +460,19 @@ def _profile(seed: int, symbol: str, is_reference: bool) -> SymbolProfile:
             beta=1.0,
             idio_sigma=0.0003,
             base_volume=60_000.0,
+            tier="reference",
+            missing=reference_missing,
         )
+    base_price = float(np.round(np.exp(rng.uniform(np.log(40), np.log(900))), 2))
+    beta = float(rng.uniform(0.8, 1.5))
+    idio_sigma = float(rng.uniform(0.0007, 0.0014))
+    base_volume = float(np.round(np.exp(rng.uniform(np.log(3_000), np.log(40_000)))))
+    # Drawn from a stream of its own so the tiers do not change the price model's draws.
+    draw = np.random.default_rng([seed, _stable_int("tier"), _stable_int(symbol)]).random()
+    bounds = np.cumsum([t.share for t in tiers])
+    tier = tiers[min(int(np.searchsorted(bounds, draw, side="right")), len(tiers) - 1)]
     return SymbolProfile(
-        base_price=float(np.round(np.exp(rng.uniform(np.log(40), np.log(900))), 2)),
-        beta=float(rng.uniform(0.8, 1.5)),
-        idio_sigma=float(rng.uniform(0.0007, 0.0014)),
-        base_volume=float(np.round(np.exp(rng.uniform(np.log(3_000), np.log(40_000))))),
+        base_price, beta, idio_sigma, base_volume * tier.volume_scale, tier.name, tier.missing
     )
 
 
@@ -270,3 +482,26 @@ def _anchor_walk(seed: int, name: str) -> np.ndarray:
     walk = np.cumsum(rng.standard_normal(_ANCHOR_DAYS))
     walk.setflags(write=False)
     return walk
+
+
+@lru_cache(maxsize=16)
+def _split_schedule(
+    seed: int, every_days: int, ratios: tuple[int, ...], candidates: tuple[str, ...]
+) -> tuple[SplitEvent, ...]:
+    """Every ``every_days`` calendar days (from the epoch, phase drawn from the seed) one
+    candidate splits, effective at the first session on or after that day."""
+    if not candidates or every_days < 1:
+        return ()
+    phase = _stable_int(f"split-phase:{seed}") % every_days
+    events = []
+    for index in range(phase, _ANCHOR_DAYS, every_days):
+        day = _EPOCH + dt.timedelta(days=index)
+        try:
+            effective = day if calendar.is_session(day) else calendar.next_session(day)
+        except calendar.CalendarRangeError:
+            continue
+        draw = _stable_int(f"split:{seed}:{day.isoformat()}")
+        symbol = candidates[draw % len(candidates)]
+        ratio = ratios[(draw // len(candidates)) % len(ratios)]
+        events.append(SplitEvent(symbol, effective, float(ratio)))
+    return tuple(events)

@@ -1,9 +1,11 @@
-"""Labels: the direction of the forward log return over a fixed horizon, within one session.
+"""Labels: the direction of the forward log return over a fixed horizon, on the minute grid.
 
-``fwd_ret = log(close[t + horizon] / close[t])`` where ``t + horizon`` is the bar exactly
-``horizon`` minutes later *in the same session*; bars whose horizon ends after the close (or
-whose future bar is missing) get no label. Classes: ``UP`` when ``fwd_ret > +band``,
-``DOWN`` when ``fwd_ret < -band``, ``FLAT`` otherwise (``band`` in basis points of log return).
+``fwd_ret = log(G[t + horizon] / G[t])`` with ``G`` the symbol's grid close of the session
+(``features.grid``: carried forward through minutes without a bar), so a label exists for
+every row of the feature table whose horizon ends inside the session: ``t + horizon`` is at
+most the session's last minute, never across the close. Classes: ``UP`` when
+``fwd_ret > +band``, ``DOWN`` when ``fwd_ret < -band``, ``FLAT`` otherwise (``band`` in basis
+points of log return).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from trading_runtime.domain.enums import Direction
+from trading_runtime.features.grid import session_grids
 
 
 @dataclass(frozen=True)
@@ -36,14 +39,36 @@ LABEL_SPEC = LabelSpec()
 
 
 def forward_returns(bars: pd.DataFrame, horizon_minutes: int) -> pd.DataFrame:
-    """``symbol, timestamp, fwd_ret`` for every bar that has a same-session future bar."""
-    frame = bars[["symbol", "timestamp", "close"]].copy()
-    frame["session_date"] = pd.DatetimeIndex(frame["timestamp"]).tz_convert("America/New_York").date
-    future = frame.rename(columns={"close": "future_close", "timestamp": "future_timestamp"})
-    frame["future_timestamp"] = frame["timestamp"] + pd.Timedelta(minutes=horizon_minutes)
-    joined = frame.merge(future, on=["symbol", "future_timestamp", "session_date"], how="inner")
-    joined["fwd_ret"] = np.log(joined["future_close"] / joined["close"])
-    return joined[["symbol", "timestamp", "fwd_ret"]]
+    """``symbol, timestamp, fwd_ret`` for every grid minute (from the symbol's first bar of
+    the session) whose horizon ends in the same session."""
+    if horizon_minutes < 1:
+        raise ValueError("the horizon is at least one minute")
+    parts = []
+    for grid in session_grids(bars):
+        span = grid.minutes - horizon_minutes
+        if span <= 0:
+            continue
+        fwd = np.log(grid.close[:, horizon_minutes:] / grid.close[:, :span])
+        has_row = grid.row_mask()[:, :span]
+        symbol_index, minute_index = np.nonzero(has_row)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "symbol": np.asarray(grid.symbols, dtype=object)[symbol_index],
+                    "timestamp": grid.timestamps[minute_index],
+                    "fwd_ret": fwd[symbol_index, minute_index],
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(
+            {
+                "symbol": pd.Series(dtype=object),
+                "timestamp": pd.Series(dtype="datetime64[ns, UTC]"),
+                "fwd_ret": pd.Series(dtype=float),
+            }
+        )
+    return pd.concat(parts, ignore_index=True)
 
 
 def classify(fwd_ret: np.ndarray | pd.Series, spec: LabelSpec = LABEL_SPEC) -> np.ndarray:
@@ -55,7 +80,7 @@ def classify(fwd_ret: np.ndarray | pd.Series, spec: LabelSpec = LABEL_SPEC) -> n
 
 
 def label_bars(bars: pd.DataFrame, spec: LabelSpec = LABEL_SPEC) -> pd.DataFrame:
-    """``symbol, timestamp, fwd_ret, label`` for every labellable bar."""
+    """``symbol, timestamp, fwd_ret, label`` for every labellable grid minute."""
     returns = forward_returns(bars, spec.horizon_minutes)
     returns["label"] = classify(returns["fwd_ret"], spec)
     return returns

@@ -34,11 +34,16 @@ class EmulatorControl:
     def __repr__(self) -> str:
         return f"EmulatorControl({self._base_url!r})"
 
-    async def ack(self, through: dt.datetime) -> EmulatorStatus:
-        """Acknowledge every bar up to and including the bar labelled ``through`` (tz-aware)."""
+    async def ack(self, through: dt.datetime, *, wait_for_next: bool = False) -> EmulatorStatus:
+        """Acknowledge every bar up to and including the bar labelled ``through`` (tz-aware).
+
+        ``wait_for_next``: answer only once the next frame has been sent (or the session is
+        over), with ``last_bar`` and ``bars_sent`` describing it: the client's event clock.
+        """
         if through.tzinfo is None:
             raise ValueError("through must be timezone-aware")
-        return await self._request("POST", "/v2/sim/ack", {"through": through.isoformat()})
+        body = {"through": through.isoformat(), "wait_for_next": wait_for_next}
+        return await self._request("POST", "/v2/sim/ack", body)
 
     async def advance(self, bars: int = 1) -> EmulatorStatus:
         """Manual pacing: replay ``bars`` more minutes."""

@@ -14,6 +14,12 @@ not a data client is connected (bars go to whoever is subscribed at that moment)
 fills with no data client at all. After the last bar the clock moves to the session close:
 IOC orders still open are canceled and DAY orders expire.
 
+A client that closes minutes on this event clock acks with ``wait_for_next``
+(:meth:`Replay.wait_published_after`): the answer comes once the next frame has been sent (or
+the session is over) and carries ``last_bar`` and ``bars_sent``, the bar messages sent so far;
+when that many have arrived, every minute through ``last_bar`` is complete, including minutes
+the tape skips because no symbol traded in them.
+
 Lockstep protocol for the client: all bars of one minute arrive in one websocket frame, and
 alpaca-py hands them to the bar handler one after the other without yielding to other tasks
 as long as the handler does not suspend. So a handler that only enqueues, and a consumer
@@ -25,6 +31,7 @@ arrive in the next bar. Acking earlier (per bar) lets the replay run ahead of th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
 import logging
@@ -62,6 +69,8 @@ class EmulatorStatus:
     bars_published: int
     minutes: int
     acked_through: dt.datetime | None = None
+    bars_sent: int = 0
+    window_end: dt.datetime | None = None
     market_data_clients: int = 0
     trade_update_listeners: int = 0
     faults: dict[str, int] = field(default_factory=dict)
@@ -75,6 +84,8 @@ class EmulatorStatus:
             "bars_published": self.bars_published,
             "minutes": self.minutes,
             "acked_through": iso_utc(self.acked_through) if self.acked_through else None,
+            "bars_sent": self.bars_sent,
+            "window_end": iso_utc(self.window_end) if self.window_end else None,
             "market_data_clients": self.market_data_clients,
             "trade_update_listeners": self.trade_update_listeners,
             "faults": dict(self.faults),
@@ -95,6 +106,8 @@ class EmulatorStatus:
             bars_published=int(data["bars_published"]),
             minutes=int(data["minutes"]),
             acked_through=stamp(data.get("acked_through")),
+            bars_sent=int(data.get("bars_sent", 0)),
+            window_end=stamp(data.get("window_end")),
             market_data_clients=int(data.get("market_data_clients", 0)),
             trade_update_listeners=int(data.get("trade_update_listeners", 0)),
             faults={str(k): int(v) for k, v in (data.get("faults") or {}).items()},
@@ -124,6 +137,7 @@ class Replay:
         self.now = tape.window_start
         self.bars_published = 0
         self.last_bar: dt.datetime | None = None
+        self.published_through: dt.datetime | None = None
         self.acked_through: dt.datetime | None = None
         self._ack_changed = asyncio.Event()
         self._progress = asyncio.Condition()
@@ -136,6 +150,20 @@ class Replay:
         if self.acked_through is None or through > self.acked_through:
             self.acked_through = through
             self._ack_changed.set()
+
+    async def wait_published_after(self, through: dt.datetime) -> None:
+        """Return once a frame of a minute after ``through`` has been sent, or the session is
+        over (at most ``ack_timeout_s``)."""
+
+        def moved_on() -> bool:
+            published = self.published_through
+            return self.finished.is_set() or (published is not None and published > through)
+
+        async with self._progress:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._progress.wait_for(moved_on), timeout=self._config.ack_timeout_s
+                )
 
     async def advance(self, bars: int) -> None:
         """Manual pacing: run ``bars`` more steps and return when they are done (or finished)."""
@@ -158,6 +186,8 @@ class Replay:
             bars_published=self.bars_published,
             minutes=len(self._tape.minutes),
             acked_through=self.acked_through,
+            bars_sent=self._data_hub.bars_sent,
+            window_end=self._tape.window_end,
             market_data_clients=self._data_hub.connected,
             trade_update_listeners=self._trade_hub.listeners,
             faults=self._faults.snapshot(),
@@ -207,9 +237,13 @@ class Replay:
         async with self._progress:
             self._progress.notify_all()
         minute_faults = self._faults.minute(is_last=is_last)
-        return await self._data_hub.publish(
+        delivered = await self._data_hub.publish(
             bars.values(), minute_faults, wait_for_client=self._config.pacing is Pacing.LOCKSTEP
         )
+        async with self._progress:
+            self.published_through = minute
+            self._progress.notify_all()
+        return delivered
 
     async def _pace(self, minute: dt.datetime, delivered: bool) -> None:
         pacing = self._config.pacing

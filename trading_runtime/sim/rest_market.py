@@ -103,6 +103,8 @@ async def post_ack(request: web.Request) -> web.Response:
     if through.tzinfo is None:
         raise bad_request("through must carry a time zone")
     emulator.replay.ack(through)
+    if body.get("wait_for_next"):
+        await emulator.replay.wait_published_after(through)
     return json_response(emulator.replay.status().as_json())
 
 

@@ -103,6 +103,7 @@ class MarketDataHub:
         self._subscriber_ready = asyncio.Event()
         self.first_subscription = asyncio.Event()
         self._held: list[list[dict[str, Any]]] = []
+        self.bars_sent = 0  # bar messages sent since the start (the lockstep ack reports it)
         self.connections_opened = 0
 
     # --- connections --------------------------------------------------------------------------
@@ -263,6 +264,7 @@ class MarketDataHub:
                 self._forget(connection)
                 continue
             connection.frames_sent += 1
+            self.bars_sent += len(selected)
             malformed = False
             pending.pop(0)
 

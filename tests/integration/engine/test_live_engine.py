@@ -29,6 +29,7 @@ from trading_runtime.engine.live import (
     LiveEngine,
     MarketDataStalledError,
 )
+from trading_runtime.engine.minutes import MarketProgress
 from trading_runtime.engine.runner import EmulatorPacer, RegistryModelSource
 from trading_runtime.sim import EmulatorConfig, EmulatorServer, Pacing
 from trading_runtime.sim.config import FaultConfig
@@ -54,10 +55,10 @@ class HookedPacer:
         self.hook = hook
         self.engine: LiveEngine | None = None
 
-    async def minute_done(self, bar_timestamp: dt.datetime) -> None:
+    async def minute_done(self, bar_timestamp: dt.datetime) -> MarketProgress:
         if self.hook is not None and self.engine is not None:
             await self.hook(self.engine, bar_timestamp)
-        await self.inner.minute_done(bar_timestamp)
+        return await self.inner.minute_done(bar_timestamp)
 
 
 @dataclass

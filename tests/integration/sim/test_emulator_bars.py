@@ -18,15 +18,15 @@ from tests.support.emulator import (
     SECRET_KEY,
     SESSION_DATE,
     data_client,
+    dense_market,
     running_emulator,
 )
 from trading_runtime.marketdata import calendar
-from trading_runtime.marketdata.synthetic import SyntheticMarket
 from trading_runtime.sim import EmulatorServer
 
 HEADERS = {"APCA-API-KEY-ID": API_KEY, "APCA-API-SECRET-KEY": SECRET_KEY}
 PREVIOUS_DAY = dt.date(2026, 2, 27)
-MARKET = SyntheticMarket(7)
+MARKET = dense_market()  # what running_emulator() serves
 PRICES = ["open", "high", "low", "close"]
 
 

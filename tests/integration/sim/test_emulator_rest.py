@@ -26,11 +26,11 @@ from tests.support.emulator import (
     SECRET_KEY,
     SESSION_DATE,
     data_client,
+    dense_market,
     running_emulator,
     trading_client,
 )
 from trading_runtime.marketdata import calendar
-from trading_runtime.marketdata.synthetic import SyntheticMarket
 from trading_runtime.sim import EmulatorServer, FillModelConfig
 
 HEADERS = {"APCA-API-KEY-ID": API_KEY, "APCA-API-SECRET-KEY": SECRET_KEY}
@@ -261,7 +261,7 @@ def test_bars_across_several_pages_equal_the_bar_source() -> None:
             )
         )
     served = barset.df.reset_index()
-    market = SyntheticMarket(7)
+    market = dense_market()
     expected = pd.concat(
         [market.day_bars(day, ["AAPL"]) for day in (dt.date(2026, 2, 26), dt.date(2026, 2, 27))]
     )

@@ -21,12 +21,12 @@ from tests.support.emulator import (
     SECRET_KEY,
     SESSION_DATE,
     SYMBOLS,
+    dense_market,
     running_emulator,
     trading_client,
 )
 from tests.support.eventually import eventually, eventually_async
 from trading_runtime.marketdata import calendar
-from trading_runtime.marketdata.synthetic import SyntheticMarket
 from trading_runtime.sim import EmulatorControl, FaultConfig, Pacing
 
 
@@ -73,7 +73,7 @@ def test_data_stream_receives_every_bar_of_a_lockstep_replay() -> None:
     assert all(len(batch) == 3 and len({bar.timestamp for bar in batch}) == 1 for batch in batches)
     received = [bar for batch in batches for bar in batch]
     session = calendar.session(SESSION_DATE)
-    expected = SyntheticMarket(7).day_bars(SESSION_DATE, list(SYMBOLS))
+    expected = dense_market().day_bars(SESSION_DATE, list(SYMBOLS))
     window = expected[
         (expected["timestamp"] >= session.open + dt.timedelta(minutes=30))
         & (expected["timestamp"] < session.open + dt.timedelta(minutes=40))

@@ -21,7 +21,7 @@ from alpaca.trading.requests import GetOrdersRequest, LimitOrderRequest, MarketO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.emulator import SESSION_DATE, emulator_config, trading_client
+from tests.support.emulator import SESSION_DATE, dense_market, emulator_config, trading_client
 from trading_runtime.backtest.driver import VenueDriver
 from trading_runtime.core.book import Book
 from trading_runtime.domain.bars import Bar
@@ -30,7 +30,6 @@ from trading_runtime.domain.enums import OrderType
 from trading_runtime.domain.enums import TimeInForce as Tif
 from trading_runtime.domain.orders import OrderIntent
 from trading_runtime.marketdata import calendar
-from trading_runtime.marketdata.synthetic import SyntheticMarket
 from trading_runtime.sim import EmulatorServer
 from trading_runtime.venue import FillModelConfig, IdSource, OrderRefusedError, Venue
 
@@ -58,7 +57,7 @@ class Cancel:
 
 
 def day_bars(drop_fraction: float, seed: int) -> pd.DataFrame:
-    bars = SyntheticMarket(7).day_bars(SESSION_DATE, list(SYMBOLS))
+    bars = dense_market().day_bars(SESSION_DATE, list(SYMBOLS))
     session = calendar.session(SESSION_DATE)
     index = ((bars["timestamp"] - session.open) / pd.Timedelta(minutes=1)).astype(int)
     in_window = index.between(FIRST_MINUTE, FIRST_MINUTE + MINUTES - 2).to_numpy()

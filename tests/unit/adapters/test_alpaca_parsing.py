@@ -144,7 +144,8 @@ def test_rest_bars_become_a_frame_with_the_lake_schema() -> None:
             },
         ],
     }
-    frame = parsing.bars_frame(raw)
+    frame, token = parsing.bars_page({"bars": raw, "next_page_token": "abc"}, "2026-03-02")
+    assert token == "abc"
     assert list(frame.columns) == BAR_SCHEMA.names
     assert str(frame["timestamp"].dtype) == "datetime64[ns, UTC]"
     assert list(zip(frame["symbol"], frame["timestamp"].dt.minute, strict=True)) == [
@@ -153,7 +154,46 @@ def test_rest_bars_become_a_frame_with_the_lake_schema() -> None:
         ("MSFT", 31),
     ]
     assert frame["trade_count"].isna().sum() == 1
-    assert parsing.bars_frame({}).empty
+    empty, token = parsing.bars_page({"bars": {}, "next_page_token": None}, "2026-03-02")
+    assert empty.empty and token is None
+    assert list(empty.columns) == BAR_SCHEMA.names
+
+
+def _bars_body(**changes: object) -> dict[str, object]:
+    bar: dict[str, object] = {
+        "t": "2026-03-02T15:00:00Z",
+        "o": 1.0,
+        "h": 2.0,
+        "l": 0.5,
+        "c": 1.5,
+        "v": 10,
+    }
+    bar.update(changes)
+    return {"bars": {"AAPL": [bar]}, "next_page_token": None}
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ({"next_page_token": None}, r"day 2026-03-02\.\.2026-03-04, field bars\): no 'bars'"),
+        ({"bars": [1, 2]}, r"field bars\): 'bars' is not an object"),
+        (
+            {
+                "bars": {
+                    "AAPL": [{k: v for k, v in _bars_body()["bars"]["AAPL"][0].items() if k != "c"}]
+                }
+            },
+            r"day 2026-03-02, symbol AAPL, field c\): a bar without 'c'",
+        ),
+        (_bars_body(c="1.5"), r"day 2026-03-02, symbol AAPL, field c\): 'c' is not a number"),
+        (_bars_body(h=True), r"symbol AAPL, field h\): 'h' is not a number"),
+        (_bars_body(t="yesterday"), r"symbol AAPL, field t\)"),
+        (_bars_body(v=float("nan")), r"symbol AAPL, field v\): 'v' is not finite"),
+    ],
+)
+def test_a_malformed_bars_body_names_day_symbol_and_field(body: object, expected: str) -> None:
+    with pytest.raises(parsing.MalformedBarsResponseError, match=expected):
+        parsing.bars_page(body, "2026-03-02..2026-03-04")
 
 
 def test_order_snapshot_keeps_exact_decimals() -> None:

@@ -46,13 +46,6 @@ def test_bad_bars_are_counted_and_split_out() -> None:
     }
 
 
-def test_missing_minutes_are_reported() -> None:
-    bars = day_bars(FULL_DAY, ("AAPL",))
-    gapped = bars.drop(index=bars.index[100:110])
-    report = quality_report(gapped, calendar.session(FULL_DAY))
-    assert report.missing_minutes == 10
-
-
 def test_bars_round_trip_through_parquet(tmp_path) -> None:
     lake = ParquetLake(str(tmp_path))
     bars = day_bars(FULL_DAY, ("AAPL",))
@@ -62,6 +55,13 @@ def test_bars_round_trip_through_parquet(tmp_path) -> None:
     )
     assert lake.bar_days() == [FULL_DAY]
     assert not list(tmp_path.rglob("*.tmp"))
+    assert lake.read_bar_metadata(FULL_DAY) == {}
+
+
+def test_provenance_is_stored_with_the_bars(tmp_path) -> None:
+    lake = ParquetLake(str(tmp_path))
+    lake.write_bars(FULL_DAY, day_bars(FULL_DAY, ("AAPL",)), {"feed": "iex", "adjustment": "raw"})
+    assert lake.read_bar_metadata(FULL_DAY) == {"feed": "iex", "adjustment": "raw"}
 
 
 def test_reading_a_missing_day_says_so(tmp_path) -> None:

@@ -33,7 +33,10 @@ def test_labels_never_cross_the_close() -> None:
             (labels["timestamp"] >= session.open) & (labels["timestamp"] < session.close)
         ]
         assert on_day["timestamp"].max() == pd.Timestamp(session.close) - pd.Timedelta(minutes=11)
-        assert len(on_day) == 2 * (session.minutes - 10)  # AAPL and SPY
+        # one label per grid minute from each symbol's first bar (AAPL and SPY)
+        first = bars[bars["timestamp"] >= session.open].groupby("symbol")["timestamp"].min()
+        before = ((first - pd.Timestamp(session.open)).dt.total_seconds() // 60).sum()
+        assert len(on_day) == 2 * (session.minutes - 10) - before
 
 
 def test_label_is_the_sign_of_the_forward_return_outside_the_band() -> None:
@@ -122,3 +125,19 @@ def test_training_refuses_too_few_rows(small_training) -> None:
     tiny = type(tiny)(tiny.features[:500], tiny.labels[:500], tiny.index[:500], tiny.feature_names)
     with pytest.raises(InsufficientDataError, match="500 rows"):
         fit_booster(tiny, None, TrainingConfig(nthread=1), rounds=3)
+
+
+def test_labels_use_the_grid_close_of_a_minute_without_a_bar() -> None:
+    bars = day_bars(FULL_DAY, ("AAPL",))
+    session = calendar.session(FULL_DAY)
+    aapl = bars[bars["symbol"] == "AAPL"]
+    start = pd.Timestamp(session.open) + pd.Timedelta(minutes=100)
+    target = start + pd.Timedelta(minutes=10)
+    silent = (aapl["timestamp"] > target - pd.Timedelta(minutes=4)) & (aapl["timestamp"] <= target)
+    sparse = bars.drop(index=aapl.index[silent.to_numpy()])
+    labels = label_bars(sparse, LabelSpec(horizon_minutes=10)).set_index(["symbol", "timestamp"])
+    kept = sparse[sparse["symbol"] == "AAPL"]
+    close_at = lambda t: kept.loc[kept["timestamp"] <= t, "close"].iloc[-1]  # noqa: E731
+    assert labels.loc[("AAPL", start), "fwd_ret"] == pytest.approx(
+        np.log(close_at(target) / close_at(start)), rel=1e-12
+    )

@@ -26,6 +26,9 @@ from trading_runtime.core.minute import DecisionConfig
 from trading_runtime.features.build import build_feature_day
 from trading_runtime.features.spec import FEATURE_SPEC
 from trading_runtime.marketdata import calendar
+from trading_runtime.marketdata.coverage import CoverageThresholds
+from trading_runtime.marketdata.ingest import store_day
+from trading_runtime.marketdata.sources import FetchedDay, Provenance
 from trading_runtime.marketdata.storage import ParquetLake
 from trading_runtime.marketdata.synthetic import SyntheticMarket, SyntheticMarketParameters
 from trading_runtime.marketdata.universe import DEMO_SYMBOLS, NASDAQ_100
@@ -84,7 +87,8 @@ def _build(root: Path, symbols: tuple[str, ...], sessions: int) -> Window:
     rng = np.random.default_rng(0)
     for day in days:
         bars = market.day_bars(day, list(symbols))
-        lake.write_bars(day, bars)
+        fetched = FetchedDay(day, bars, Provenance(source="synthetic", feed="synthetic"))
+        store_day(fetched, ["SPY", *symbols], lake, CoverageThresholds())
         build_feature_day(day, lake, "SPY")
         features = lake.read_features(day, FEATURE_SPEC.hash)
         for name in FEATURE_SPEC.names:

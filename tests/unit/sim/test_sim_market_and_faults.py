@@ -42,9 +42,12 @@ def test_tape_replays_the_requested_window_minute_by_minute() -> None:
     open_ = calendar.session(DAY).open
     assert built.minutes[0] == open_ + dt.timedelta(minutes=30)
     assert len(built.minutes) == 10
-    assert all(set(bars) == set(SYMBOLS) for bars in built.bars_by_minute)
+    frame = synthetic(DAY, SYMBOLS)
+    for minute, bars in zip(built.minutes, built.bars_by_minute, strict=True):
+        assert set(bars) == set(frame.loc[frame["timestamp"] == minute, "symbol"])
     # Market buys before the first published bar reserve at the last close before the window.
-    spy_before = synthetic(DAY, SYMBOLS).query("symbol == 'SPY'").iloc[29]
+    spy = frame.query("symbol == 'SPY'")
+    spy_before = spy[spy["timestamp"] < built.window_start].iloc[-1]
     assert float(built.reference_prices["SPY"]) == spy_before["close"]
 
 
@@ -105,7 +108,10 @@ def test_history_pages_cover_every_bar_once_in_symbol_then_time_order() -> None:
                 return rows
 
     rows = asyncio.run(collect())
-    assert len(rows) == len(set(rows)) == 2 * 2 * 390  # two sessions, two symbols
+    stored = sum(
+        len(synthetic(day, ["AAPL", "SPY"])) for day in (dt.date(2026, 2, 27), DAY)
+    )  # two sessions, two symbols
+    assert len(rows) == len(set(rows)) == stored
     assert rows == sorted(rows)
 
 
@@ -120,8 +126,10 @@ def test_history_hides_bars_of_the_session_that_are_not_published_yet() -> None:
     )
     page, token = asyncio.run(history.page(query, cutoff=cutoff))
     assert token is None
-    assert len(page["AAPL"]) == 33
-    assert page["AAPL"][-1]["t"] == "2026-03-02T15:02:00Z"
+    frame = synthetic(DAY, ["AAPL"])
+    published = frame[(frame["symbol"] == "AAPL") & (frame["timestamp"] < cutoff)]
+    assert len(page["AAPL"]) == len(published)
+    assert page["AAPL"][-1]["t"] == published["timestamp"].iloc[-1].strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def test_fault_draws_repeat_for_a_seed() -> None:

@@ -1,7 +1,10 @@
 """Live one-minute bars through alpaca-py's ``StockDataStream``.
 
 Messages arrive raw (msgpack dicts, ``raw_data=True``: no per-bar model objects) and are
-translated by :func:`parsing.bar_from_stream`. A malformed bar (missing fields, NaN or
+translated by :func:`parsing.bar_from_stream`. Both ``bars`` and ``updatedBars`` are
+subscribed: an updated bar (Alpaca's correction of a minute already sent, after late trades)
+reaches ``on_bar`` like any bar; the consumer treats a second, different bar for the same
+symbol and minute as the newer version. A malformed bar (missing fields, NaN or
 non-positive prices, high below low) goes to ``on_rejected`` and never to ``on_bar``; it
 never stops the stream.
 """
@@ -56,6 +59,7 @@ class BarStream:
         )
         # Subscribe before the stream's task starts (doing it later from the loop deadlocks).
         self._stream.subscribe_bars(self._handle, *self.symbols)  # type: ignore[arg-type]
+        self._stream.subscribe_updated_bars(self._handle, *self.symbols)  # type: ignore[arg-type]
         self._runner = StreamRunner(self._stream, name)
         self.bars_received = 0
         self.bars_rejected = 0

@@ -5,7 +5,8 @@ string is available). Timestamps become tz-aware UTC datetimes.
 
 Map:
     bar_from_stream          raw market-data ``b`` message (msgpack dict) -> Bar
-    bars_frame               raw ``/v2/stocks/bars`` pages -> DataFrame in BAR_SCHEMA columns
+    bars_page                one ``/v2/stocks/bars`` body -> (DataFrame in BAR_SCHEMA columns,
+                             next_page_token); MalformedBarsResponseError names what is wrong
     order_snapshot           alpaca Order (or its raw dict) -> OrderSnapshot
     order_updated            raw ``trade_updates`` data -> OrderUpdated (+ Fill on executions)
     position / positions     alpaca Position -> Position
@@ -23,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import msgpack
+import numpy as np
 import pandas as pd
 from alpaca.trading.models import Clock, Order, TradeAccount
 from alpaca.trading.models import Position as AlpacaPosition
@@ -38,6 +40,7 @@ from trading_runtime.domain.enums import (
 )
 from trading_runtime.domain.orders import Fill, OrderSnapshot, OrderUpdated
 from trading_runtime.domain.portfolio import AccountSnapshot, Position
+from trading_runtime.marketdata.calendar import NEW_YORK
 from trading_runtime.marketdata.storage import BAR_SCHEMA
 
 _DATETIME = TypeAdapter(dt.datetime)
@@ -46,6 +49,22 @@ _STREAM_BAR_FIELDS = ("S", "t", "o", "h", "l", "c", "v")
 
 class UnrecognizedMessageError(ValueError):
     """A broker message the platform cannot represent (unknown status, missing field...)."""
+
+
+class MalformedBarsResponseError(ValueError):
+    """A ``/v2/stocks/bars`` body the platform cannot trust (no ``bars``, a bar without a
+    field, a non-numeric price). ``day``/``symbol``/``field`` say where, as far as known."""
+
+    def __init__(
+        self, problem: str, *, day: str | None, symbol: str | None, field: str | None
+    ) -> None:
+        where = ", ".join(
+            f"{name} {value}"
+            for name, value in (("day", day), ("symbol", symbol), ("field", field))
+            if value is not None
+        )
+        super().__init__(f"malformed bars response ({where}): {problem}")
+        self.day, self.symbol, self.field = day, symbol, field
 
 
 class MalformedBarError(ValueError):
@@ -155,33 +174,94 @@ def bar_from_stream(raw: Mapping[str, Any]) -> Bar:
     return bar
 
 
-def bars_frame(raw: Mapping[str, Iterable[Mapping[str, Any]]]) -> pd.DataFrame:
-    """Raw ``/v2/stocks/bars`` bars keyed by symbol -> a frame with BAR_SCHEMA's columns,
-    sorted by (timestamp, symbol)."""
-    rows = [
-        {
-            "symbol": symbol,
-            "timestamp": bar["t"],
-            "open": bar["o"],
-            "high": bar["h"],
-            "low": bar["l"],
-            "close": bar["c"],
-            "volume": bar["v"],
-            "trade_count": bar.get("n"),
-            "vwap": bar.get("vw"),
-        }
-        for symbol, bars in raw.items()
-        for bar in bars
-        if bar is not None
-    ]
-    frame = pd.DataFrame(rows, columns=list(BAR_SCHEMA.names))
-    frame["symbol"] = frame["symbol"].astype(str)
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601").astype(
-        "datetime64[ns, UTC]"
-    )
-    for column in ("open", "high", "low", "close", "volume", "trade_count", "vwap"):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    return frame.sort_values(["timestamp", "symbol"], kind="stable").reset_index(drop=True)
+_REST_COLUMNS = (
+    ("o", "open", True),
+    ("h", "high", True),
+    ("l", "low", True),
+    ("c", "close", True),
+    ("v", "volume", True),
+    ("n", "trade_count", False),
+    ("vw", "vwap", False),
+)
+_NUMBER_TYPES = (int, float)
+
+
+def bars_page(body: Any, days: str) -> tuple[pd.DataFrame, str | None]:
+    """One ``/v2/stocks/bars`` response body -> (bars in BAR_SCHEMA's columns sorted by
+    (timestamp, symbol), ``next_page_token`` or None).
+
+    ``days`` names the requested range, for errors about the whole body. Raises
+    :class:`MalformedBarsResponseError` naming the day, symbol and field at fault: a body
+    that is not an object or has no ``bars``, a bar that is not an object or lacks a field,
+    a non-numeric or non-finite value, an unreadable timestamp.
+    """
+
+    def malformed(
+        problem: str, symbol: str | None, field: str | None, day: str = days
+    ) -> Exception:
+        return MalformedBarsResponseError(problem, day=day, symbol=symbol, field=field)
+
+    if not isinstance(body, Mapping) or "bars" not in body:
+        raise malformed("no 'bars' in the body", None, "bars")
+    raw = body["bars"] or {}
+    token = body.get("next_page_token") or None
+    if not isinstance(raw, Mapping):
+        raise malformed("'bars' is not an object", None, "bars")
+    if token is not None and not isinstance(token, str):
+        raise malformed(f"next_page_token is not a string: {token!r}", None, "next_page_token")
+    parts = []
+    for key, bars in raw.items():
+        symbol = str(key)
+        if not isinstance(bars, list):
+            raise malformed("the symbol's bars are not a list", symbol, None)
+        for bar in bars:
+            if not isinstance(bar, Mapping):
+                raise malformed(f"a bar is not an object: {bar!r}", symbol, None)
+        stamps = [bar.get("t") for bar in bars]
+        timestamps = pd.to_datetime(
+            pd.Series(stamps, dtype=object), utc=True, format="ISO8601", errors="coerce"
+        )
+        if timestamps.isna().any():
+            bad = stamps[int(np.flatnonzero(timestamps.isna().to_numpy())[0])]
+            raise malformed(f"'t' is missing or not a timestamp: {bad!r}", symbol, "t")
+
+        def day_of(i: int, stamps: pd.Series = timestamps) -> str:
+            return stamps.iloc[i].tz_convert(NEW_YORK).date().isoformat()
+
+        columns: dict[str, Any] = {"symbol": symbol, "timestamp": timestamps}
+        for field, column, required in _REST_COLUMNS:
+            values = [bar.get(field) for bar in bars]
+            if not all(type(v) in _NUMBER_TYPES for v in values):
+                for i, value in enumerate(values):
+                    if value is None and not required:
+                        continue
+                    if value is None or isinstance(value, bool) or type(value) not in _NUMBER_TYPES:
+                        problem = (
+                            f"a bar without {field!r}"
+                            if value is None
+                            else f"{field!r} is not a number: {value!r}"
+                        )
+                        raise malformed(problem, symbol, field, day_of(i))
+                values = [math.nan if v is None else v for v in values]
+            array = np.asarray(values, dtype=float)
+            if not np.isfinite(array).all() and required:
+                i = int(np.flatnonzero(~np.isfinite(array))[0])
+                raise malformed(
+                    f"{field!r} is not finite: {values[i]!r}",
+                    symbol,
+                    field,
+                    day_of(i),
+                )
+            columns[column] = array
+        parts.append(pd.DataFrame(columns, columns=list(BAR_SCHEMA.names)))
+    if not parts:
+        frame = pd.DataFrame({name: pd.Series(dtype=float) for name in BAR_SCHEMA.names})
+        frame["symbol"] = frame["symbol"].astype(str)
+        frame["timestamp"] = pd.Series(dtype="datetime64[ns, UTC]")
+        return frame, token
+    frame = pd.concat(parts, ignore_index=True)
+    frame["timestamp"] = frame["timestamp"].astype("datetime64[ns, UTC]")
+    return frame.sort_values(["timestamp", "symbol"], kind="stable").reset_index(drop=True), token
 
 
 # --- orders -------------------------------------------------------------------------------------

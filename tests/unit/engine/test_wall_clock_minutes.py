@@ -1,0 +1,215 @@
+"""The engine on a sparse live feed (wall clock): minutes close at their end plus the grace,
+whichever symbols reported; bars out of order within the grace are reordered; a late bar and
+an updated bar change the features' state but no decision is made twice. Session time runs
+120 times faster than real time; broker, model and ledger are small fakes."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import time
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tests.support.builders import FULL_DAY, day_bars
+from trading_runtime.domain.bars import Bar
+from trading_runtime.domain.portfolio import AccountSnapshot
+from trading_runtime.engine.live import EngineConfig, LiveEngine
+from trading_runtime.engine.minutes import ONE_MINUTE
+from trading_runtime.features.batch import compute_features
+from trading_runtime.marketdata import calendar
+from trading_runtime.store.operations import RecordDecisions
+
+SESSION = calendar.session(FULL_DAY)
+SYMBOLS = ("SPY", "AAPL", "MSFT")
+SPEED = 120.0
+GRACE_S = 2.0
+LIVE_MINUTES = 5  # the last minutes of the session, fed live
+
+
+class ScaledClock:
+    """Session time from ``start``, running ``SPEED`` times faster than real time."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.start = start
+        self.origin = time.monotonic()
+
+    def now(self) -> dt.datetime:
+        return self.start + dt.timedelta(seconds=(time.monotonic() - self.origin) * SPEED)
+
+    def seconds_until(self, moment: dt.datetime) -> float:
+        return (moment - self.now()).total_seconds() / SPEED
+
+    async def sleep_until(self, moment: dt.datetime) -> None:
+        await asyncio.sleep(max(self.seconds_until(moment), 0.0))
+
+
+@dataclasses.dataclass
+class Clock:
+    timestamp: dt.datetime
+
+
+class Broker:
+    def __init__(self, clock: ScaledClock) -> None:
+        self.clock = clock
+
+    def get_clock(self) -> Clock:
+        return Clock(self.clock.now())
+
+    def get_account(self, as_of: dt.datetime | None = None) -> AccountSnapshot:
+        cash = Decimal(100_000)
+        return AccountSnapshot(cash, cash, cash, as_of or self.clock.now())
+
+    def get_positions(self) -> dict[str, Any]:
+        return {}
+
+    def list_open_orders(self) -> list[Any]:
+        return []
+
+    def cancel_all_orders(self) -> None:
+        return None
+
+
+class FlatModel:
+    """Never confident: the engine decides (HOLD) without trading."""
+
+    def check_compatible(self, spec: Any) -> None:
+        return None
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        return np.tile([0.2, 0.6, 0.2], (len(features), 1))
+
+
+class Models:
+    def champion_id(self) -> int:
+        return 1
+
+    def load(self, model_version_id: int) -> FlatModel:
+        return FlatModel()
+
+
+class Ledger:
+    session_id = 1
+
+    def __init__(self) -> None:
+        self.operations: list[Any] = []
+
+    def submit(self, operation: Any) -> None:
+        self.operations.append(operation)
+
+
+class Silent:
+    async def start(self) -> None:
+        return None
+
+    async def stop(self, timeout_s: float) -> None:
+        return None
+
+
+class Feed:
+    """Delivers the scripted ``(session time, bar)`` arrivals on the scaled clock."""
+
+    def __init__(self, clock: ScaledClock, script: list[tuple[dt.datetime, Bar]], on_bar: Any):
+        self.clock, self.script, self.on_bar = clock, script, on_bar
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self._run(), name="scripted-feed")
+
+    async def _run(self) -> None:
+        for moment, bar in self.script:
+            await self.clock.sleep_until(moment)
+            await self.on_bar(bar)
+
+    async def stop(self, timeout_s: float) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+
+def _bars(frame: pd.DataFrame) -> list[Bar]:
+    return [
+        Bar(r.symbol, r.timestamp.to_pydatetime(), r.open, r.high, r.low, r.close, r.volume)
+        for r in frame.itertuples(index=False)
+    ]
+
+
+def test_minutes_close_on_the_clock_and_late_or_updated_bars_only_amend_the_state() -> None:
+    frame = day_bars(FULL_DAY, SYMBOLS[1:])
+    first_live = SESSION.close - LIVE_MINUTES * ONE_MINUTE
+    live = frame[frame["timestamp"] >= first_live]
+    by_minute = {t: _bars(g) for t, g in live.groupby("timestamp")}
+    late_bar = by_minute[first_live][0]
+    updated = dataclasses.replace(by_minute[first_live + ONE_MINUTE][-1])
+    updated = dataclasses.replace(updated, close=updated.low, open=updated.low)
+    script: list[tuple[dt.datetime, Bar]] = []
+    for minute, bars in by_minute.items():
+        arrive = minute.to_pydatetime() + ONE_MINUTE + dt.timedelta(seconds=0.5)
+        for bar in reversed(bars):  # out of order within the minute
+            if bar is late_bar:
+                continue
+            script.append((arrive, bar))
+        if minute == first_live + ONE_MINUTE:
+            script.append((arrive + dt.timedelta(seconds=0.5), updated))
+    script.append((first_live + ONE_MINUTE + dt.timedelta(seconds=GRACE_S + 20), late_bar))
+    script.sort(key=lambda item: item[0])
+
+    clock = ScaledClock(first_live - dt.timedelta(seconds=5))
+    ledger = Ledger()
+    closed_at: dict[dt.datetime, dt.datetime] = {}
+    engine = LiveEngine(
+        EngineConfig(
+            trading_day=FULL_DAY,
+            symbols=SYMBOLS[1:],
+            reference_symbol="SPY",
+            session_key="wall-clock",
+            minute_grace_s=GRACE_S,
+            idle_timeout_s=30.0,
+            reconcile_every_minutes=10_000,
+        ),
+        broker=Broker(clock),  # type: ignore[arg-type]
+        market_data=lambda on_bar, on_rejected: Feed(clock, script, on_bar),
+        trade_updates=lambda on_update: Silent(),
+        models=Models(),  # type: ignore[arg-type]
+        ledger=ledger,  # type: ignore[arg-type]
+        clock=clock,
+    )
+    close_minute = engine.features.close_minute
+
+    def recording_close(minute: dt.datetime, bars: Any) -> Any:
+        closed_at[minute] = clock.now()
+        return close_minute(minute, bars)
+
+    engine.features.close_minute = recording_close  # type: ignore[method-assign]
+    report = asyncio.run(engine.run())
+
+    assert report.status == "completed", report.reason
+    assert report.stats["minutes_processed"] == SESSION.minutes
+    assert report.stats["bars_late"] == 1 and report.stats["bars_updated"] == 1
+    for minute in by_minute:
+        moment = minute.to_pydatetime()
+        deadline = moment + ONE_MINUTE + dt.timedelta(seconds=GRACE_S)
+        assert deadline <= closed_at[moment] < deadline + ONE_MINUTE
+    decided = [op for op in ledger.operations if isinstance(op, RecordDecisions)]
+    assert sorted({d.timestamp for op in decided for d in op.decisions}) == [
+        m.to_pydatetime() for m in by_minute
+    ]  # one decision round per minute with bars, none again for the late bar
+    final = live.copy()
+    changed = (final["symbol"] == updated.symbol) & (final["timestamp"] == updated.timestamp)
+    final.loc[changed, ["open", "close"]] = updated.low
+    expected = compute_features(final).set_index(["timestamp", "symbol"])
+    state = engine.features._state
+    k = SESSION.minutes - 1
+    assert state is not None and state.closed_through == k
+    last = pd.Timestamp(SESSION.close - ONE_MINUTE)
+    for symbol in SYMBOLS[1:]:
+        row = engine.features.symbols.index(symbol)
+        assert state.close[row, k] == expected.loc[(last, symbol), "close"]
+        np.testing.assert_allclose(
+            state.returns[row, k - 29 : k + 1].sum(),
+            expected.loc[(last, symbol), "ret_30"],
+            rtol=1e-9,
+        )

@@ -1,0 +1,149 @@
+"""The minute grid: what a session looks like for one symbol when minutes go by without bars.
+
+Alpaca's feeds (IEX above all) send a bar only for a minute with a trade, and a halted symbol
+sends nothing, so "the last n bars" can span an hour. Features and labels are therefore
+defined on the grid of the session's minutes, ``k = 0 .. n-1`` (bar ``k`` starts ``k``
+minutes after the open; ``n`` is 390, or 210 on early closes):
+
+* a minute with a bar takes the bar's high, low, close, volume and vwap;
+* a minute without a bar is a minute without trades: high = low = close = the previous grid
+  close (carried forward), volume 0, so its one-minute return is 0;
+* before the symbol's first bar of the session its grid close is that bar's *open* (the first
+  price the session revealed; it is known only once the first bar is, so no row exists for
+  those minutes); the close before minute 0, ``G_{-1}``, is the same first open. Nothing is
+  carried over from the previous session.
+
+:class:`SessionGrid` holds one session's grid for every symbol that traded in it, as
+``(symbols, minutes)`` arrays; :func:`session_grids` builds it from a frame of bars. Batch
+features and labels are computed on it; the streaming features keep the same grid minute by
+minute (see ``features.streaming``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from trading_runtime.marketdata import calendar
+
+_NANOSECONDS_PER_MINUTE = 60_000_000_000
+
+
+@dataclass(frozen=True)
+class SessionGrid:
+    """One session on the minute grid. Arrays are ``(len(symbols), session.minutes)``.
+
+    Every listed symbol has at least one bar in the session; ``first_index[s]`` is the minute
+    of its first bar and ``first_open[s]`` that bar's open.
+    """
+
+    session: calendar.Session
+    symbols: tuple[str, ...]
+    traded: np.ndarray  # bool: the symbol has a bar in this minute
+    close: np.ndarray  # the grid close G (carried forward; the first open before the first bar)
+    high: np.ndarray  # bar high, or G without a bar
+    low: np.ndarray  # bar low, or G without a bar
+    volume: np.ndarray  # bar volume, or 0 without a bar
+    bar_vwap: np.ndarray  # bar vwap (typical price when absent), or G without a bar
+    first_index: np.ndarray  # int
+    first_open: np.ndarray
+
+    @property
+    def minutes(self) -> int:
+        return self.session.minutes
+
+    @property
+    def timestamps(self) -> pd.DatetimeIndex:
+        return self.session.bar_timestamps()
+
+    @property
+    def previous_close(self) -> np.ndarray:
+        """``G_{k-1}``, with ``G_{-1}`` = the first open."""
+        return np.concatenate((self.first_open[:, None], self.close[:, :-1]), axis=1)
+
+    def row_mask(self) -> np.ndarray:
+        """True from each symbol's first bar on: the minutes that have a row."""
+        return np.arange(self.minutes)[None, :] >= self.first_index[:, None]
+
+
+def session_grids(bars: pd.DataFrame) -> list[SessionGrid]:
+    """The grids of every session present in ``bars``, oldest first.
+
+    ``bars`` has the lake's columns (``vwap`` optional) with tz-aware UTC timestamps. Raises
+    ``ValueError`` for a bar outside regular hours, off the minute, or duplicated per
+    (symbol, timestamp): bars must have been cleaned (``marketdata.quality``) first.
+    """
+    if bars.empty:
+        return []
+    timestamps = pd.DatetimeIndex(bars["timestamp"])
+    if timestamps.tz is None:
+        raise ValueError("bar timestamps must be tz-aware (UTC)")
+    days = timestamps.tz_convert(calendar.NEW_YORK).date
+    grids = []
+    for day in sorted(set(days)):
+        mask = days == day
+        grids.append(_grid(calendar.session(day), bars[mask], timestamps[mask]))
+    return grids
+
+
+def _grid(
+    session: calendar.Session, bars: pd.DataFrame, timestamps: pd.DatetimeIndex
+) -> SessionGrid:
+    n = session.minutes
+    offsets = timestamps.tz_convert("UTC").as_unit("ns").asi8 - pd.Timestamp(session.open).value
+    minute, remainder = np.divmod(offsets, _NANOSECONDS_PER_MINUTE)
+    outside = (remainder != 0) | (minute < 0) | (minute >= n)
+    if outside.any():
+        raise ValueError(
+            f"{int(outside.sum())} bars of {session.date} are not on a regular-hours minute "
+            "(clean them first)"
+        )
+    codes, uniques = pd.factorize(bars["symbol"].to_numpy(), sort=True)
+    symbols = tuple(str(s) for s in uniques)
+    cell = codes * n + minute
+    if len(np.unique(cell)) != len(cell):
+        raise ValueError(f"duplicate bars per (symbol, timestamp) on {session.date}")
+    shape = (len(symbols), n)
+    traded = np.zeros(shape, dtype=bool)
+    traded[codes, minute] = True
+
+    def raw(column: str) -> np.ndarray:
+        values = np.full(shape, np.nan)
+        values[codes, minute] = bars[column].to_numpy(dtype=float)
+        return values
+
+    open_, high, low, close, volume = (raw(c) for c in ("open", "high", "low", "close", "volume"))
+    vwap = raw("vwap") if "vwap" in bars else np.full(shape, np.nan)
+    first_index = np.argmax(traded, axis=1)
+    rows = np.arange(len(symbols))
+    first_open = open_[rows, first_index]
+    # Forward fill: the index of the latest minute with a bar, -1 before the first one.
+    latest = np.maximum.accumulate(np.where(traded, np.arange(n)[None, :], -1), axis=1)
+    grid_close = np.where(
+        latest >= 0, close[rows[:, None], np.maximum(latest, 0)], first_open[:, None]
+    )
+    typical = (high + low + close) / 3.0
+    return SessionGrid(
+        session=session,
+        symbols=symbols,
+        traded=traded,
+        close=grid_close,
+        high=np.where(traded, high, grid_close),
+        low=np.where(traded, low, grid_close),
+        volume=np.where(traded, volume, 0.0),
+        bar_vwap=np.where(traded, np.where(np.isfinite(vwap), vwap, typical), grid_close),
+        first_index=first_index,
+        first_open=first_open,
+    )
+
+
+def session_minute(session: calendar.Session, timestamp: dt.datetime) -> int:
+    """Grid index of the bar labelled ``timestamp``; raises ValueError off the grid."""
+    seconds = (timestamp - session.open).total_seconds()
+    index = int(seconds // 60)
+    if seconds % 60 or not 0 <= index < session.minutes:
+        raise ValueError(f"{timestamp} is not a regular-hours minute of {session.date}")
+    return index
