@@ -5,12 +5,15 @@ live_session_report."""
 
 from __future__ import annotations
 
+import webbrowser
 from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from sqlalchemy import Engine
 
+from orchestration.cli import main
 from orchestration.definitions import defs
 from orchestration.report_metadata import INLINE_MARKDOWN_LIMIT
 from orchestration.resources import DatabaseResource, LakeResource
@@ -156,3 +159,21 @@ def test_the_report_reads_the_ledger_the_live_job_writes() -> None:
     assert report.parent_keys == {TRADING_LEDGER.key}
     ledger = graph.get(TRADING_LEDGER.key)
     assert not ledger.is_materializable  # written by live_trading runs, never by "Materialize"
+
+
+def test_report_open_writes_the_session_tearsheet_and_opens_it(
+    cli_env: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    session_id = record_session(engine, TradingMode.SIM, "sim-cli", 0, "25")
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", opened.append)
+
+    assert main(["report", str(session_id), "--open"]) == 0
+
+    rows = [" ".join(line.strip("│ ").split()) for line in capsys.readouterr().out.splitlines()]
+    assert "PnL │ +$25.00" in rows
+    assert "round trips │ 1 closed, 0 open" in rows
+    expected = cli_env / "lake" / "reports" / "sessions" / f"date={b.DAY}"
+    tearsheet = expected / f"session-{session_id}-sim.html"
+    assert opened == [tearsheet.as_uri()]
+    assert {"equity", "trades-AAPL"} <= set(page_figures(tearsheet.read_text()))

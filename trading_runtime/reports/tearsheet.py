@@ -34,7 +34,7 @@ from trading_runtime.reports.session import SessionReport, key_figures
 from trading_runtime.reports.slippage import fill_bps, fill_cost
 
 _TEMPLATE = "plotly_white"
-BUY_COLOR, SELL_COLOR = "#2f9e44", "#e03131"
+BUY_COLOR, SELL_COLOR = "#1c7ed6", "#f08c00"  # apart from the candles' green and red
 _MARGIN = {"l": 60, "r": 20, "t": 20, "b": 40}
 _LEGEND = {"orientation": "h", "y": 1.08, "x": 0}
 
@@ -182,6 +182,7 @@ def _trade_charts(
             )
         else:
             figure.add_trace(go.Scatter(x=x, y=series.close, mode="lines", name="decision price"))
+        figure.add_trace(_trip_lines(report, symbol))
         for side, marker, color in (
             (OrderSide.BUY, "triangle-up", BUY_COLOR),
             (OrderSide.SELL, "triangle-down", SELL_COLOR),
@@ -193,7 +194,12 @@ def _trade_charts(
                     y=[float(f.price) for f in fills],
                     mode="markers",
                     name=f"{side.value}s",
-                    marker={"symbol": marker, "size": 11, "color": color},
+                    marker={
+                        "symbol": marker,
+                        "size": 12,
+                        "color": color,
+                        "line": {"width": 1, "color": "#1f2933"},
+                    },
                     text=[f"{fmt.quantity(f.qty)} @ {fmt.price(f.price)}" for f in fills],
                     hovertemplate="%{x}<br>%{text}<extra>" + side.value + "</extra>",
                 )
@@ -213,6 +219,30 @@ def _trade_charts(
         )
         charts.append(Chart(f"trades-{symbol}", figure, height_px=320))
     return tuple(charts)
+
+
+def _trip_lines(report: SessionReport, symbol: str) -> go.Scatter:
+    """Each round trip as a dotted line from its average entry to its average exit (or to
+    the last price for an open one)."""
+    x: list[str | None] = []
+    y: list[float | None] = []
+    for trip in report.trips:
+        if trip.symbol != symbol:
+            continue
+        end_time = trip.exit_time or trip.marked_at
+        end_price = trip.exit_price if trip.exit_time else trip.mark_price
+        if end_time is None or end_price is None:
+            continue
+        x += [fmt.local_time(trip.entry_time), fmt.local_time(end_time), None]
+        y += [float(trip.entry_price), float(end_price), None]
+    return go.Scatter(
+        x=x,
+        y=y,
+        mode="lines",
+        name="round trips",
+        line={"dash": "dot", "color": "#52606d", "width": 1.5},
+        hoverinfo="skip",
+    )
 
 
 def _slippage_items(report: SessionReport) -> tuple[Chart | Table | Note, ...]:

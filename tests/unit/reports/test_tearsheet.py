@@ -74,6 +74,8 @@ def test_trades_are_drawn_over_decision_prices_when_the_bars_are_not_stored() ->
     assert aapl["decision price"]["y"] == [100.0, 101.0, 99.0, 102.0]
     assert aapl["buys"]["x"] == ["2026-11-25 09:31:30"] and aapl["buys"]["y"] == [100.05]
     assert aapl["sells"]["y"] == [101.9]
+    # The open AAPL trip: from its average entry to the last price.
+    assert aapl["round trips"]["y"] == [100.05, 102.0, None]
     assert "not stored" in figures["trades-AAPL"]["layout"]["title"]["text"]
     assert b.traces(figures["slippage"])["buy slippage"]["y"] == [0.0, 0.0]
 
