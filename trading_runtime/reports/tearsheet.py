@@ -15,6 +15,7 @@ status and the rejections. Times are New York time.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -32,6 +33,7 @@ from trading_runtime.reports.html import Chart, Note, Section, Table, render_pag
 from trading_runtime.reports.location import session_tearsheet_path, write_text
 from trading_runtime.reports.session import SessionReport, key_figures
 from trading_runtime.reports.slippage import fill_bps, fill_cost
+from trading_runtime.store.read_models import PriceMark
 
 _TEMPLATE = "plotly_white"
 BUY_COLOR, SELL_COLOR = "#1c7ed6", "#f08c00"  # apart from the candles' green and red
@@ -54,6 +56,9 @@ def price_series(report: SessionReport, bars: pd.DataFrame | None) -> dict[str, 
     when they hold the symbol, else the decision prices of the session."""
     series: dict[str, PriceSeries] = {}
     by_symbol = dict(tuple(bars.groupby("symbol"))) if bars is not None else {}
+    marks_by_symbol: dict[str, list[PriceMark]] = defaultdict(list)
+    for mark in report.ledger.marks:
+        marks_by_symbol[mark.symbol].append(mark)
     for symbol in report.traded_symbols:
         frame = by_symbol.get(symbol)
         if frame is not None and len(frame):
@@ -69,7 +74,7 @@ def price_series(report: SessionReport, bars: pd.DataFrame | None) -> dict[str, 
                 ),
             )
             continue
-        marks = [m for m in report.ledger.marks if m.symbol == symbol]
+        marks = marks_by_symbol[symbol]
         series[symbol] = PriceSeries(
             "decisions",
             tuple(m.bar_timestamp for m in marks),
