@@ -12,6 +12,7 @@ every table directly on the asset page; longer markdown goes behind a "Show Mark
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import dagster as dg
 from upath import UPath
@@ -26,8 +27,10 @@ INLINE_MARKDOWN_LIMIT = 1000
 
 
 def link(path: UPath) -> dg.MetadataValue:
-    """A local file as a path (copyable in the UI), object storage as its URL."""
-    return dg.MetadataValue.path(str(path)) if is_local(path) else dg.MetadataValue.url(str(path))
+    """A local file as its absolute path (copyable in the UI), object storage as its URL."""
+    if is_local(path):
+        return dg.MetadataValue.path(str(Path(path.path).resolve()))
+    return dg.MetadataValue.url(str(path))
 
 
 def _float(value: float | None) -> dg.MetadataValue:
@@ -151,7 +154,7 @@ def _sessions_table(
     columns = [
         dg.TableColumn("session", "int"),
         dg.TableColumn("status"),
-        dg.TableColumn("started (New York)"),
+        dg.TableColumn("run started (New York)"),
         dg.TableColumn("models"),
         dg.TableColumn("PnL"),
         dg.TableColumn("return"),
@@ -171,7 +174,7 @@ def _sessions_table(
                 {
                     "session": s.info.id,
                     "status": s.info.status.value,
-                    "started (New York)": fmt.local_time(s.info.started_at),
+                    "run started (New York)": fmt.local_time(s.info.started_at),
                     "models": ", ".join(map(str, s.model_versions)) or fmt.MISSING,
                     "PnL": fmt.money(s.pnl, signed=True),
                     "return": fmt.percent(s.return_fraction, signed=True),

@@ -52,7 +52,7 @@ def demo(platform: jobs.Platform, window_days: int) -> None:
         console.print(f"    {error}", highlight=False)
     console.print(
         "Open the UI: [bold]trading-platform dev[/] (make dev), then http://127.0.0.1:3000; "
-        f"this session: [bold]trading-platform report {session['session_id']}[/]"
+        f"this session: [bold]trading-platform report {session['session_id']} --open[/]"
     )
 
 

@@ -98,7 +98,8 @@ def test_the_days_report_counts_each_session_once_and_keeps_replays_apart(
     result = dg.materialize(
         [live_session_report],
         partition_key=b.DAY.isoformat(),
-        resources={"database": DatabaseResource(), "lake": LakeResource(data_root=str(lake))},
+        # DATA_ROOT relative to the working directory (the test's folder), as by default.
+        resources={"database": DatabaseResource(), "lake": LakeResource(data_root="lake")},
     )
 
     [event] = result.get_asset_materialization_events()
@@ -132,6 +133,7 @@ def test_the_days_report_counts_each_session_once_and_keeps_replays_apart(
 
     latest = Path(values["tearsheet"])
     assert isinstance(metadata["tearsheet"], dg.PathMetadataValue)
+    # An absolute path in the UI: copyable from anywhere.
     assert latest == lake / "reports" / "sessions" / f"date={b.DAY}" / f"session-{paper}-paper.html"
     for session_id, mode in [*((r, "sim") for r in replays), (paper, "paper")]:
         page = (latest.parent / f"session-{session_id}-{mode}.html").read_text()

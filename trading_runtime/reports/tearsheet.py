@@ -100,9 +100,10 @@ def render_session_tearsheet(report: SessionReport, prices: dict[str, PriceSerie
         ("status", info.status.value + (f": {info.end_reason}" if info.end_reason else "")),
         ("mode", info.mode.value),
         ("model version(s)", models),
-        ("started", fmt.local_time(info.started_at)),
-        ("ended", fmt.local_time(info.ended_at) if info.ended_at else "still running"),
-        ("duration", fmt.duration(report.duration)),
+        # When the run happened (a sim replay runs long after the day it replays).
+        ("run started", fmt.local_time(info.started_at)),
+        ("run ended", fmt.local_time(info.ended_at) if info.ended_at else "still running"),
+        ("run took", fmt.duration(report.duration)),
         ("symbols", str(len(info.symbols))),
         ("Dagster run", info.dagster_run_id or fmt.MISSING),
         *key_figures(report),
