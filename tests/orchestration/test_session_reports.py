@@ -179,3 +179,25 @@ def test_report_open_writes_the_session_tearsheet_and_opens_it(
     tearsheet = expected / f"session-{session_id}-sim.html"
     assert opened == [tearsheet.as_uri()]
     assert {"equity", "trades-AAPL"} <= set(page_figures(tearsheet.read_text()))
+
+
+def test_a_tearsheet_that_cannot_be_written_leaves_the_report_whole(
+    platform_env: Path, engine: Engine, capfd: pytest.CaptureFixture[str]
+) -> None:
+    session_id = record_session(engine, TradingMode.PAPER, "paper-1", 0, "10")
+    blocked = platform_env / "not-a-folder"
+    blocked.write_text("a file where the reports folder would go")
+
+    result = dg.materialize(
+        [live_session_report],
+        partition_key=b.DAY.isoformat(),
+        resources={"database": DatabaseResource(), "lake": LakeResource(data_root=str(blocked))},
+    )
+
+    [event] = result.get_asset_materialization_events()
+    metadata = event.materialization.metadata
+    assert metadata["paper_pnl_usd"].value == 10.0
+    assert "tearsheet" not in metadata
+    [row] = metadata["paper_session_table"].value.records
+    assert (row.data["session"], row.data["tearsheet"]) == (session_id, "")
+    assert f"tearsheet of session {session_id} not written" in capfd.readouterr().err
