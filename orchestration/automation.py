@@ -8,7 +8,8 @@
                                 sessions: each records an observation on ``trading_ledger``,
                                 logs a warning and, when ``ALERT_WEBHOOK_URL`` is set, POSTs a
                                 JSON alert to it
-    TRADING_LEDGER              the ledger as an asset the alerts are recorded on
+
+The alerts are recorded on ``trading_ledger``, declared with the live job in ``trading``.
 
 The webhook URL comes from the environment only and is never logged (chat webhooks carry
 their token in the URL). Alerts carry no secrets: messages pass through :func:`redact`.
@@ -31,7 +32,7 @@ import dagster as dg
 import stamina
 
 from orchestration.partitions import NEW_YORK
-from orchestration.trading import MODE_TAG, TRADING_DAY_TAG
+from orchestration.trading import MODE_TAG, TRADING_DAY_TAG, TRADING_LEDGER
 from trading_runtime.config import load_settings
 from trading_runtime.domain.enums import TradingMode
 from trading_runtime.marketdata import calendar
@@ -43,14 +44,6 @@ WEBHOOK_TIMEOUT_S = 5.0
 OPEN_LEAD_MINUTES = 5
 # The session may run this long past the close (final reconciliation, ledger flush).
 CLOSE_MARGIN = dt.timedelta(minutes=30)
-
-TRADING_LEDGER = dg.AssetSpec(
-    "trading_ledger",
-    group_name="trading",
-    kinds={"postgres"},
-    description="The trading ledger in Postgres: sessions, decisions, orders and fills written "
-    "by live_trading runs. Failed and interrupted sessions are recorded here as observations.",
-)
 
 
 def live_trading_at_open(live_trading: dg.JobDefinition) -> dg.ScheduleDefinition:

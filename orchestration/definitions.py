@@ -35,7 +35,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             model.model_candidate,
             model.model_evaluation,
             trading.live_session_report,
-            automation.TRADING_LEDGER,
+            trading.TRADING_LEDGER,
         ],
         jobs=[
             schedules.ingest_job,

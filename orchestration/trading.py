@@ -1,5 +1,12 @@
-"""Live trading: the ``live_trading`` job (launched from the Launchpad), the daily
-``live_session_report`` asset, and the sensor that materializes the report after a session.
+"""Live trading: the ``live_trading`` job (launched from the Launchpad), the ledger it writes
+(``trading_ledger``), the daily ``live_session_report`` asset read from it, and the sensor
+that materializes the report after a session.
+
+Lineage: ``trading_ledger`` is an external asset (Dagster does not materialize it on its
+own): each ``live_trading`` run records a materialization of it for the session it wrote,
+and failed or interrupted sessions are recorded on it as observations (``automation``).
+``live_session_report`` depends on it, so the graph reads live_trading -> trading_ledger ->
+live_session_report.
 
 The job is one synchronous op around ``asyncio.run`` (an ``async def`` op could not clean up
 when the run is terminated), on the in-process executor, tagged so the instance's tag
@@ -13,10 +20,13 @@ import datetime as dt
 from typing import Any
 
 import dagster as dg
+from sqlalchemy.exc import SQLAlchemyError
+from upath import UPath
 
 from orchestration.launchpad import LiveTradingConfig, launchpad_mapping
 from orchestration.partitions import TRADING_DAYS, partition_day
-from orchestration.resources import DatabaseResource
+from orchestration.report_metadata import day_metadata, link, session_metadata
+from orchestration.resources import DatabaseResource, LakeResource
 from trading_runtime.config import Settings, load_settings
 from trading_runtime.engine.runner import (
     SessionFailed,
@@ -25,7 +35,9 @@ from trading_runtime.engine.runner import (
     resolve_trading_day,
     run_session,
 )
-from trading_runtime.reporting import daily_report_metrics
+from trading_runtime.reports.daily import read_day
+from trading_runtime.reports.session import SessionReport, read_session, session_report
+from trading_runtime.reports.tearsheet import write_session_tearsheet
 
 LIVE_TRADING_JOB = "live_trading"
 LIVE_TRADING_TAG = "platform/live-trading"
@@ -33,12 +45,25 @@ TRADING_DAY_TAG = "platform/trading-day"
 MODE_TAG = "platform/mode"
 MAX_RUNTIME_S = 9 * 3600
 
+TRADING_LEDGER = dg.AssetSpec(
+    "trading_ledger",
+    group_name="trading",
+    kinds={"postgres"},
+    description="The trading ledger in Postgres: sessions, decisions, orders and fills written "
+    "by live_trading runs (each run records a materialization for the session it wrote, with "
+    "its figures and tearsheet). Failed and interrupted sessions are recorded here as "
+    "observations.",
+)
+
 
 @dg.op(
     description="Run one trading session: market data -> features -> champion model -> "
-    "strategy -> risk -> orders; every decision, order and fill is written to Postgres."
+    "strategy -> risk -> orders; every decision, order and fill is written to Postgres. "
+    "Records the session on trading_ledger and writes its tearsheet."
 )
-def trade_session(context: dg.OpExecutionContext, config: LiveTradingConfig) -> dict[str, Any]:
+def trade_session(
+    context: dg.OpExecutionContext, config: LiveTradingConfig, database: DatabaseResource
+) -> dict[str, Any]:
     settings = load_settings(**config.overrides())
     day = resolve_trading_day(settings.mode, config.requested_day(), dt.datetime.now(dt.UTC))
     context.instance.add_run_tags(
@@ -59,24 +84,21 @@ def trade_session(context: dg.OpExecutionContext, config: LiveTradingConfig) -> 
         context.log.warning(f"{interrupted}; the session was shut down cleanly")
         raise dg.DagsterExecutionInterruptedError() from interrupted
     except SessionFailed as failed:
+        recorded = _record_session(context, database, settings, failed.outcome.session_id)
         raise dg.Failure(
             str(failed),
-            metadata={"session_id": failed.outcome.session_id, **failed.outcome.summary},
+            metadata={
+                "session_id": failed.outcome.session_id,
+                **failed.outcome.summary,
+                **recorded,
+            },
         ) from failed
-    report = outcome.report
+    stats = outcome.report.stats
     context.add_output_metadata(
         {
-            "session_id": outcome.session_id,
-            "trading_day": str(outcome.trading_day),
-            "mode": outcome.mode.value,
-            "status": report.status.value,
-            "model_version_id": report.model_version_id,
-            "starting_equity": float(report.starting_equity),
-            "ending_equity": float(report.ending_equity),
-            "orders": outcome.summary["orders"],
-            "fills": outcome.summary["fills"],
-            "decisions": outcome.summary["decisions"],
-            "minute_latency_p99_ms": report.stats.get("minute_latency_p99_ms", 0.0),
+            **_record_session(context, database, settings, outcome.session_id),
+            "minute_latency_p50_ms": round(stats.get("minute_latency_p50_ms", 0.0), 2),
+            "minute_latency_p99_ms": round(stats.get("minute_latency_p99_ms", 0.0), 2),
             "unwritten_operations": outcome.unwritten_operations,
         }
     )
@@ -85,6 +107,46 @@ def trade_session(context: dg.OpExecutionContext, config: LiveTradingConfig) -> 
         "trading_day": str(outcome.trading_day),
         **outcome.summary,
     }
+
+
+def _record_session(
+    context: dg.OpExecutionContext,
+    database: DatabaseResource,
+    settings: Settings,
+    session_id: int,
+) -> dict[str, dg.MetadataValue]:
+    """Read the session back from the ledger, write its tearsheet and record it on
+    ``trading_ledger``; returns the metadata for the run's output.
+
+    The session is over and its ledger flushed: a report that cannot be made (storage or
+    database trouble) is logged, never turned into a failed session; the daily report and
+    ``trading-platform report SESSION --open`` write it again later.
+    """
+    try:
+        report = session_report(read_session(database.ledger(), session_id))
+    except SQLAlchemyError as error:
+        context.log.warning(f"session {session_id} could not be read back for its report: {error}")
+        return {"session_id": dg.MetadataValue.int(session_id)}
+    metadata = session_metadata(report)
+    tearsheet = _write_tearsheet(context, report, settings.data_root)
+    if tearsheet is not None:
+        metadata["tearsheet"] = link(tearsheet)
+    context.log_event(dg.AssetMaterialization(asset_key=TRADING_LEDGER.key, metadata=metadata))
+    return metadata
+
+
+def _write_tearsheet(
+    context: dg.OpExecutionContext | dg.AssetExecutionContext,
+    report: SessionReport,
+    data_root: str,
+) -> UPath | None:
+    try:
+        path = write_session_tearsheet(report, data_root)
+    except OSError as error:
+        context.log.warning(f"tearsheet of session {report.info.id} not written: {error}")
+        return None
+    context.log.info(f"tearsheet of session {report.info.id}: {path}")
+    return path
 
 
 def live_trading_job(settings: Settings) -> dg.JobDefinition:
@@ -107,31 +169,23 @@ def live_trading_job(settings: Settings) -> dg.JobDefinition:
 @dg.asset(
     partitions_def=TRADING_DAYS,
     group_name="trading",
-    kinds={"postgres"},
-    description="Daily report of the live sessions of a trading day: PnL, orders, fills, "
-    "fill rate and slippage against the decision price, from the ledger.",
+    kinds={"postgres", "html"},
+    deps=[TRADING_LEDGER],
+    description="Daily report of the live sessions of a trading day, each session counted "
+    "once: paper and live sessions totalled per account, sim replays apart (the latest "
+    "replay and the spread of all). PnL, return, drawdown, round trips, fills, rejections "
+    "and slippage against the decision price, with a tearsheet (HTML) per session.",
 )
 def live_session_report(
-    context: dg.AssetExecutionContext, database: DatabaseResource
+    context: dg.AssetExecutionContext, database: DatabaseResource, lake: LakeResource
 ) -> dg.MaterializeResult:
-    day = partition_day(context.partition_key)
-    metrics = daily_report_metrics(database.ledger().daily_report(day))
-    rows = [
-        f"| {m['session_id']} | {m['mode']} | {m['status']} | {m['starting_equity']} "
-        f"| {m['ending_equity']} | {m['equity_pnl']} | {m['orders']} | {m['fills']} "
-        f"| {m['mean_slippage_bps']:.2f} | {', '.join(m['open_symbols']) or '-'} |"
-        for m in metrics["per_session"]
-    ]
-    header = (
-        "| session | mode | status | starting equity | ending equity | PnL | orders | fills "
-        "| slippage (bps) | open |\n|---|---|---|---|---|---|---|---|---|---|\n"
-    )
-    return dg.MaterializeResult(
-        metadata={
-            **{k: v for k, v in metrics.items() if k != "per_session"},
-            "sessions_table": dg.MetadataValue.md(header + "\n".join(rows)),
-        }
-    )
+    day = read_day(database.ledger(), partition_day(context.partition_key))
+    tearsheets = {}
+    for session in day.sessions:
+        path = _write_tearsheet(context, session, lake.data_root)
+        if path is not None:
+            tearsheets[session.info.id] = path
+    return dg.MaterializeResult(metadata=day_metadata(day, tearsheets, lake.data_root))
 
 
 report_job = dg.define_asset_job(

@@ -241,10 +241,9 @@ def report(
     try:
         views.show_report(console, platform.engine, parsed)
         if open_:
-            from pathlib import Path
-
-            reports = Path(platform.settings.data_root) / "reports"
-            opened = views.open_report(platform.engine, parsed, reports, "http://127.0.0.1:3000")
+            opened = views.open_report(
+                platform.engine, parsed, platform.settings.data_root, "http://127.0.0.1:3000"
+            )
             console.print(f"opened {opened}", highlight=False)
     finally:
         platform.close()

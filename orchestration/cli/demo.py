@@ -58,7 +58,7 @@ def demo(platform: jobs.Platform, window_days: int) -> None:
     console.print(_summary(platform, session))
     console.print(
         "Open the UI: [bold]trading-platform dev[/] (make dev), then http://127.0.0.1:3000; "
-        f"this session: [bold]trading-platform report {session['session_id']}[/]"
+        f"this session: [bold]trading-platform report {session['session_id']} --open[/]"
     )
 
 
@@ -93,23 +93,15 @@ def _model_summary(platform: jobs.Platform) -> Table:
 
 
 def _summary(platform: jobs.Platform, session: dict[str, Any]) -> Table:
-    from trading_runtime.reporting import session_metrics
+    from trading_runtime.reports.session import key_figures, read_session, session_report
     from trading_runtime.store.reads import LedgerReader
 
-    ledger = LedgerReader(platform.engine)
-    summary = ledger.session_summary(session["session_id"])
-    info = summary.session
-    metrics = session_metrics(ledger.daily_report(info.trading_day), info.id)
+    report = session_report(read_session(LedgerReader(platform.engine), session["session_id"]))
+    info = report.info
     table = Table(title=f"Demo session {info.id}: {info.trading_day} ({info.mode.value})")
     table.add_column("measure")
     table.add_column("value", justify="right")
-    table.add_row("status", info.status)
-    table.add_row(
-        "decisions / orders / fills",
-        f"{summary.decision_count} / {summary.order_count} / {summary.fill_count}",
-    )
-    table.add_row("equity", f"{metrics['starting_equity']:,.2f} -> {metrics['ending_equity']:,.2f}")
-    table.add_row("realized PnL", f"{metrics['realized_pnl']:+,.2f}")
-    table.add_row("mean slippage", f"{metrics['mean_slippage_bps']:.2f} bps")
-    table.add_row("open positions", ", ".join(metrics["open_symbols"]) or "none")
+    table.add_row("status", info.status.value)
+    for name, value in key_figures(report):
+        table.add_row(name, value)
     return table

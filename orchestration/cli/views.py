@@ -2,25 +2,29 @@
 
 ``report`` prints a summary from the ledger (a session) or the registry (a model). Its
 ``--open`` seam is :data:`TEARSHEETS`: a writer registered there for the target's kind
-produces an HTML file that is opened in the browser; without one, ``--open`` opens the
-target's page in the Dagster UI.
+produces an HTML file under ``DATA_ROOT/reports/`` that is opened in the browser (a copy in
+the temporary folder when ``DATA_ROOT`` is object storage); without one, ``--open`` opens the
+target's page in the Dagster UI. Sessions have one (the session tearsheet); models get
+theirs with the model tearsheet.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
+from upath import UPath
 
 from orchestration.cli.errors import UserError
+from trading_runtime.reports import format as fmt
 
 ReportKind = Literal["session", "model"]
 
@@ -45,12 +49,21 @@ class ReportTarget:
         return cls(kind, int(value))  # type: ignore[arg-type]
 
 
-# Kind -> writer of a self-contained HTML report for one target under a folder.
-TEARSHEETS: dict[ReportKind, Callable[[Engine, ReportTarget, Path], Path]] = {}
+def session_tearsheet(engine: Engine, target: ReportTarget, data_root: str) -> UPath:
+    """Write the tearsheet of session ``target.id`` from the ledger; returns where."""
+    from trading_runtime.reports.session import read_session, session_report
+    from trading_runtime.reports.tearsheet import write_session_tearsheet
+    from trading_runtime.store.reads import LedgerReader
+
+    assert target.id is not None
+    report = session_report(read_session(LedgerReader(engine), target.id))
+    return write_session_tearsheet(report, data_root)
 
 
-def _money(value: Decimal | float | None) -> str:
-    return "-" if value is None else f"{Decimal(str(value)):,.2f}"
+# Kind -> writer of a self-contained HTML report for one target under DATA_ROOT.
+TEARSHEETS: dict[ReportKind, Callable[[Engine, ReportTarget, str], UPath]] = {
+    "session": session_tearsheet,
+}
 
 
 def _time(value: dt.datetime | None) -> str:
@@ -71,9 +84,9 @@ def sessions_table(sessions: list[Any]) -> Table:
             s.mode.value,
             s.status,
             _time(s.started_at),
-            _money(start),
-            _money(s.ending_equity),
-            _money(pnl),
+            fmt.money(start),
+            fmt.money(s.ending_equity),
+            fmt.money(pnl, signed=True),
         )
     return table
 
@@ -88,42 +101,31 @@ def trades_table(summary: Any) -> Table:
             _time(fill.filled_at),
             fill.symbol,
             fill.side.value,
-            f"{fill.qty.normalize():f}",
-            _money(fill.price),
-            _money(fill.fee),
+            fmt.quantity(fill.qty),
+            fmt.price(fill.price),
+            fmt.money(fill.fee),
             str(fill.model_version_id or "-"),
         )
     return table
 
 
 def session_report(engine: Engine, session_id: int) -> Table:
-    from trading_runtime.reporting import session_metrics
+    from trading_runtime.reports.session import key_figures, read_session, session_report
     from trading_runtime.store.reads import LedgerReader
 
-    ledger = LedgerReader(engine)
-    info = ledger.session_info(session_id)
-    metrics = session_metrics(ledger.daily_report(info.trading_day), session_id)
+    report = session_report(read_session(LedgerReader(engine), session_id))
+    info = report.info
     table = Table(title=f"Session {session_id}: {info.trading_day} {info.mode.value}")
     table.add_column("measure")
     table.add_column("value", justify="right")
-    rows = [
-        ("status", info.status),
-        ("symbols", str(len(info.symbols))),
-        ("starting equity", _money(metrics["starting_equity"])),
-        ("ending equity", _money(metrics["ending_equity"])),
-        ("PnL (equity)", _money(metrics["equity_pnl"])),
-        ("realized PnL", _money(metrics["realized_pnl"])),
-        ("orders (buys / sells)", f"{metrics['orders']} ({metrics['buys']} / {metrics['sells']})"),
-        ("fill rate", f"{metrics['fill_rate']:.1%}"),
-        ("fills", str(metrics["fills"])),
-        ("traded notional", _money(metrics["traded_notional"])),
-        ("fees", _money(metrics["fees"])),
-        ("mean slippage", f"{metrics['mean_slippage_bps']:.2f} bps"),
-        ("open at the end", ", ".join(metrics["open_symbols"]) or "none"),
-        ("Dagster run", info.dagster_run_id or "-"),
-    ]
-    for name, value in rows:
+    table.add_row("status", info.status.value + (f": {info.end_reason}" if info.end_reason else ""))
+    table.add_row("symbols", str(len(info.symbols)))
+    table.add_row("model version(s)", ", ".join(map(str, report.model_versions)) or "-")
+    for name, value in key_figures(report):
         table.add_row(name, value)
+    open_symbols = sorted({t.symbol for t in report.trips if t.is_open})
+    table.add_row("open at the end", ", ".join(open_symbols) or "none")
+    table.add_row("Dagster run", info.dagster_run_id or "-")
     return table
 
 
@@ -154,11 +156,20 @@ def show_report(console: Console, engine: Engine, target: ReportTarget) -> None:
         console.print(model_report(engine, target.id))
 
 
-def open_report(engine: Engine, target: ReportTarget, reports_dir: Path, ui_url: str) -> str:
+def open_report(engine: Engine, target: ReportTarget, data_root: str, ui_url: str) -> str:
     """Open the target's HTML report (or its page in the Dagster UI); return what was opened."""
     writer = TEARSHEETS.get(target.kind)
     if writer is not None:
-        location = writer(engine, target, reports_dir).resolve().as_uri()
+        from trading_runtime.reports.location import is_local
+
+        written = writer(engine, target, data_root)
+        if is_local(written):
+            local = Path(written.path)
+        else:  # a browser cannot open object storage: a local copy
+            local = Path(tempfile.gettempdir()) / "trading-platform-reports" / written.name
+            local.parent.mkdir(parents=True, exist_ok=True)
+            local.write_bytes(written.read_bytes())
+        location = local.resolve().as_uri()
     elif target.kind == "session":
         from trading_runtime.store.reads import LedgerReader
 

@@ -1,9 +1,11 @@
 """The Dagster UI as an operator sees it, in headless Chromium (Debian's, installed by
 ``make browser``): the asset graph renders and the live_trading Launchpad shows the session's
-fields. One page load each; screenshots under ``.data/screenshots/``."""
+fields; a session tearsheet draws its charts offline. One page load each; screenshots under
+``.data/screenshots/``."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import socket
@@ -11,12 +13,19 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
+from tests.support.builders import day_bars
 from tests.support.eventually import eventually
+from tests.unit.reports import builders as b
+from trading_runtime.marketdata.storage import ParquetLake
+from trading_runtime.reports.equity import marked_equity
+from trading_runtime.reports.session import session_report
+from trading_runtime.reports.tearsheet import write_session_tearsheet
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -121,3 +130,61 @@ def test_the_asset_graph_and_the_live_trading_launchpad_render(webserver: str, p
     ):
         assert field in config, config
     page.screenshot(path=str(SCREENSHOTS / "live-trading-launchpad.png"))
+
+
+def _tearsheet(data_root: Path) -> Path:
+    """A session over the synthetic market's bars of one day (stored in the lake): a few round
+    trips in two symbols, the broker's snapshots every 30 minutes."""
+    bars = day_bars(b.DAY, ("AAPL", "MSFT"))
+    ParquetLake(str(data_root)).write_bars(b.DAY, bars)
+    # The synthetic market is sparse: a minute without a bar carries the last close (the grid).
+    closes = bars.pivot(index="timestamp", columns="symbol", values="close").ffill().bfill()
+    marks = [
+        b.mark(minute, f"{closes.iloc[minute][symbol]:.2f}", symbol)
+        for minute in range(len(closes))
+        for symbol in ("AAPL", "MSFT")
+    ]
+    trades = [("AAPL", 20, 95), ("MSFT", 60, 61), ("AAPL", 150, 240), ("MSFT", 300, 370)]
+    fills = []
+    for symbol, entry, exit_ in trades:
+        fills.append(
+            b.fill("buy", "40", f"{closes.iloc[entry][symbol] * 1.0002:.2f}", entry + 1.1, symbol)
+        )
+        fills.append(
+            b.fill("sell", "40", f"{closes.iloc[exit_][symbol] * 0.9998:.2f}", exit_ + 1.1, symbol)
+        )
+    curve = marked_equity(Decimal("100000"), b.at(0), fills, marks)
+    half_hour = dt.timedelta(minutes=30)
+    snapshots = [
+        b.account((p.timestamp - b.OPEN) / dt.timedelta(minutes=1), str(p.equity))
+        for p in curve
+        if (p.timestamp - b.OPEN) % half_hour == dt.timedelta(0)
+    ]
+    info = b.info(ending_equity=str(curve[-1].equity))
+    report = session_report(b.ledger(info, fills, marks, snapshots, rejected=1))
+    written = write_session_tearsheet(report, str(data_root))
+    return Path(written.path)
+
+
+def test_a_session_tearsheet_draws_its_charts_offline(page, tmp_path: Path) -> None:
+    tearsheet = _tearsheet(tmp_path / "lake")
+    requested: list[str] = []
+
+    def offline(route) -> None:  # the page must need nothing but itself
+        requested.append(route.request.url)
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            route.abort()
+
+    page.route("**/*", offline)
+    page.set_default_timeout(30_000)
+    page.goto(tearsheet.as_uri())
+    charts = page.locator(".js-plotly-plot")
+    # Equity and drawdown, one chart per traded symbol, slippage.
+    eventually(lambda: charts.count() == 4, timeout_s=30, interval_s=0.2)
+    for i in range(charts.count()):  # every chart has drawn traces into its SVG
+        assert charts.nth(i).locator("svg.main-svg .trace path").count() > 0, i
+    assert page.locator(".js-plotly-plot .boxlayer .trace").count() == 2  # candles: the lake
+    assert requested == [tearsheet.as_uri()]
+    page.screenshot(path=str(SCREENSHOTS / "session-tearsheet.png"), full_page=True)

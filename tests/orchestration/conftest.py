@@ -10,6 +10,8 @@ import dagster as dg
 import pytest
 from sqlalchemy.engine import make_url
 
+from orchestration import environment
+
 SYMBOLS = "AAPL,MSFT,NVDA,AMZN,META"
 
 
@@ -30,6 +32,23 @@ def platform_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: 
     monkeypatch.setenv("SYMBOLS", SYMBOLS)
     monkeypatch.setenv("MARKET_DATA_SOURCE", "synthetic")
     return tmp_path
+
+
+@pytest.fixture
+def cli_env(platform_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Dagster's home and the dev lock under the test's folder; environment restored after."""
+    dagster_dir = platform_env / "dagster"
+    monkeypatch.setattr(environment, "DAGSTER_DIR", dagster_dir)
+    monkeypatch.setattr(environment, "DAGSTER_HOME", dagster_dir / "home")
+    monkeypatch.setattr(environment, "DEV_LOCK", dagster_dir / "dev.lock")
+    for key in (
+        "DAGSTER_HOME",
+        "DAGSTER_POSTGRES_URL",
+        "DAGSTER_STORAGE_DIR",
+        "DAGSTER_COMPUTE_LOG_DIR",
+    ):
+        monkeypatch.setenv(key, "unset")  # prepare() overwrites them; monkeypatch restores
+    return platform_env
 
 
 @pytest.fixture

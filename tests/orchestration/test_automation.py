@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from orchestration.automation import TRADING_LEDGER, redact, session_request
+from orchestration.automation import redact, session_request
 from orchestration.definitions import build_definitions
+from orchestration.trading import TRADING_LEDGER
 from trading_runtime.config import load_settings
 from trading_runtime.domain.enums import TradingMode
 

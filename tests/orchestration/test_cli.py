@@ -7,7 +7,6 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
-from pathlib import Path
 
 import pytest
 
@@ -35,23 +34,6 @@ def test_typos_of_settings_are_recognised_and_other_variables_are_not() -> None:
         "BUY_THRESHOLD": "BUY_PROBABILITY_THRESHOLD",
         "MAX_POSITION": "MAX_POSITION_FRACTION",
     }
-
-
-@pytest.fixture
-def cli_env(platform_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Dagster's home and the dev lock under the test's folder; environment restored after."""
-    dagster_dir = platform_env / "dagster"
-    monkeypatch.setattr(environment, "DAGSTER_DIR", dagster_dir)
-    monkeypatch.setattr(environment, "DAGSTER_HOME", dagster_dir / "home")
-    monkeypatch.setattr(environment, "DEV_LOCK", dagster_dir / "dev.lock")
-    for key in (
-        "DAGSTER_HOME",
-        "DAGSTER_POSTGRES_URL",
-        "DAGSTER_STORAGE_DIR",
-        "DAGSTER_COMPUTE_LOG_DIR",
-    ):
-        monkeypatch.setenv(key, "unset")  # prepare() overwrites them; monkeypatch restores
-    return platform_env
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

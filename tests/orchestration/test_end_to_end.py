@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -16,12 +17,16 @@ from sqlalchemy import create_engine, text
 from orchestration.definitions import build_definitions
 from orchestration.partitions import partition_key
 from orchestration.promotion import promote_model
+from orchestration.report_metadata import INLINE_MARKDOWN_LIMIT
 from orchestration.resources import DatabaseResource
+from orchestration.trading import TRADING_LEDGER
 from trading_runtime.config import load_settings
 from trading_runtime.features.spec import FEATURE_SPEC
 from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.storage import ParquetLake
 from trading_runtime.marketdata.universe import DEMO_SYMBOLS
+from trading_runtime.reports.session import read_session, session_report
+from trading_runtime.store.reads import LedgerReader
 
 REPLAY_DAY = dt.date(2026, 11, 27)  # an early close: the live session is short
 WINDOW = 40
@@ -128,6 +133,10 @@ def test_assets_promotion_and_a_live_session_end_to_end(
     )
     assert live.success
     outcome = live.output_for_node("trade_session")
+    [output] = [e for e in live.events_for_node("trade_session") if e.is_successful_output]
+    run_metadata = output.step_output_data.metadata
+    [ledger_event] = live.get_asset_materialization_events()
+    assert ledger_event.asset_key == TRADING_LEDGER.key  # live_trading -> trading_ledger
     assert dagster_instance.get_run_by_id(live.run_id).tags["platform/trading-day"] == str(
         REPLAY_DAY
     )
@@ -186,5 +195,35 @@ def test_assets_promotion_and_a_live_session_end_to_end(
     from_fills = {symbol: qty for symbol, qty in fills if qty != 0}
     from_broker = {symbol: qty for symbol, qty in broker if qty != 0}
     assert from_fills == from_broker
-    assert report_metadata["orders"].value == orders[0]
     assert Decimal(str(session.ending_equity)) > 0
+
+    # The run's output and the trading_ledger event carry the session's figures and tearsheet.
+    assert run_metadata["session_id"].value == outcome["session_id"]
+    assert run_metadata["orders"].value == orders[0]
+    expected_pnl = float(Decimal(str(session.ending_equity)) - settings.sim_starting_cash)
+    assert run_metadata["pnl_usd"].value == pytest.approx(expected_pnl, abs=0.005)
+    assert len(run_metadata["key_figures"].value) < INLINE_MARKDOWN_LIMIT
+    tearsheet = Path(run_metadata["tearsheet"].value)
+    assert "trades-" in tearsheet.read_text() and tearsheet.is_relative_to(settings.data_root)
+    ledger_metadata = ledger_event.materialization.metadata
+    assert ledger_metadata["tearsheet"] == run_metadata["tearsheet"]
+
+    # The day's report: this one sim replay, with the same tearsheet.
+    assert (report_metadata["sessions"].value, report_metadata["sim_replays"].value) == (1, 1)
+    assert report_metadata["sim_latest_session_id"].value == outcome["session_id"]
+    assert report_metadata["tearsheet"] == run_metadata["tearsheet"]
+
+    # The intraday curve marked from fills and decision prices agrees with the broker's equity
+    # wherever the broker reported it (both value positions at the last bar's close).
+    engine = create_engine(database_url)
+    try:
+        report = session_report(read_session(LedgerReader(engine), outcome["session_id"]))
+    finally:
+        engine.dispose()
+    marked = {p.timestamp: p.equity for p in report.equity}
+    compared = [
+        (marked[a.timestamp], a.equity) for a in report.ledger.account if a.timestamp in marked
+    ]
+    assert len(compared) >= 2
+    for mine, broker in compared:
+        assert abs(mine - broker) <= Decimal("0.01"), (mine, broker)

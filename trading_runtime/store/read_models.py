@@ -5,15 +5,15 @@ RecordedOrder       an order's latest known state
 RecordedFill        one execution
 SymbolActivity      per-symbol sums of fills (PnL inputs); :func:`activity_from_fills`
 SlippageInput       a fill next to the decision and limit prices
+PriceMark           a symbol's price as a decision saw it (the close of the bar decided on)
 SessionSummary      counts, orders, fills and activity of one session
-DailyReport         everything the daily report needs for one trading day
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -146,6 +146,7 @@ class SlippageInput:
     fill_price: Decimal
     decision_price: Decimal | None  # last close the decision was taken on
     limit_price: Decimal | None
+    filled_at: dt.datetime
 
     @property
     def slippage_per_share(self) -> Decimal | None:
@@ -154,6 +155,16 @@ class SlippageInput:
             return None
         difference = self.fill_price - self.decision_price
         return difference if self.side is OrderSide.BUY else -difference
+
+
+@dataclass(frozen=True, slots=True)
+class PriceMark:
+    """The close of ``symbol``'s bar labelled ``bar_timestamp`` (known at the bar's end), as
+    recorded with the decision taken on it."""
+
+    bar_timestamp: dt.datetime
+    symbol: str
+    price: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,21 +182,6 @@ class SessionSummary:
     @property
     def net_positions(self) -> dict[str, Decimal]:
         return {s: a.net_qty for s, a in self.activity.items() if a.net_qty != 0}
-
-
-@dataclass(frozen=True, slots=True)
-class DailyReport:
-    """Everything the daily report asset needs for one trading day (all sessions)."""
-
-    trading_day: dt.date
-    sessions: tuple[SessionInfo, ...]
-    orders: tuple[RecordedOrder, ...]
-    fills: tuple[RecordedFill, ...]
-    activity: dict[str, SymbolActivity]
-    slippage: tuple[SlippageInput, ...]
-    starting_equity: Decimal | None = None
-    ending_equity: Decimal | None = None
-    equity_curve: tuple[AccountSnapshot, ...] = field(default=())
 
 
 def activity_from_fills(fills: Iterable[RecordedFill]) -> dict[str, SymbolActivity]:

@@ -1,8 +1,9 @@
 """Read helpers of the ledger for reports, summaries and tests.
 
 ``LedgerReader`` answers per-session questions (orders, fills, decisions, events, net
-positions, a summary) and builds the :class:`DailyReport` of a trading day. Rebuilding risk
-state after a restart has its own reader (``recovery.py``).
+positions, a summary, and what reports need: account snapshots, the opening positions,
+decision prices, decision counts, slippage inputs) and lists the sessions of a trading day.
+Rebuilding risk state after a restart has its own reader (``recovery.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, case, func, select
 
-from trading_runtime.domain import OrderSide
+from trading_runtime.domain import AccountSnapshot, Action, OrderSide, Position
 from trading_runtime.store.db import session_factory
 from trading_runtime.store.models import (
     AccountSnapshotRow,
@@ -21,11 +22,12 @@ from trading_runtime.store.models import (
     EngineEventRow,
     FillRow,
     OrderRow,
+    PositionSnapshotRow,
     TradingSessionRow,
 )
 from trading_runtime.store.operations import UnknownSessionError
 from trading_runtime.store.read_models import (
-    DailyReport,
+    PriceMark,
     RecordedFill,
     RecordedOrder,
     SessionInfo,
@@ -173,49 +175,92 @@ class LedgerReader:
             fills=tuple(fills),
         )
 
-    def daily_report(self, trading_day: dt.date) -> DailyReport:
-        """Orders, fills, slippage and PnL inputs of every session of ``trading_day``."""
+    def sessions_on(self, trading_day: dt.date) -> list[SessionInfo]:
+        """Every session of ``trading_day`` (all accounts and modes), in start order."""
         with self._sessions() as session:
-            session_rows = list(
-                session.scalars(
-                    select(TradingSessionRow)
-                    .where(TradingSessionRow.trading_day == trading_day)
-                    .order_by(TradingSessionRow.started_at, TradingSessionRow.id)
-                )
+            rows = session.scalars(
+                select(TradingSessionRow)
+                .where(TradingSessionRow.trading_day == trading_day)
+                .order_by(TradingSessionRow.started_at, TradingSessionRow.id)
             )
-            ids = [row.id for row in session_rows]
-            orders = [
-                to_recorded_order(row)
-                for row in session.scalars(
-                    select(OrderRow).where(OrderRow.session_id.in_(ids)).order_by(OrderRow.id)
+            return [to_session_info(row) for row in rows]
+
+    def account_snapshots(self, session_id: int) -> list[AccountSnapshot]:
+        """The broker's cash, buying power and equity as recorded during a session, in time
+        order (at the start, at each reconciliation, at the end)."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(AccountSnapshotRow)
+                .where(AccountSnapshotRow.session_id == session_id)
+                .order_by(AccountSnapshotRow.taken_at, AccountSnapshotRow.id)
+            )
+            return [to_account_snapshot(row) for row in rows]
+
+    def opening_positions(self, session_id: int) -> dict[str, Position]:
+        """The broker's non-zero positions at the session's first snapshot (what it started
+        holding); empty when none was recorded."""
+        first = (
+            select(func.min(PositionSnapshotRow.taken_at))
+            .where(
+                PositionSnapshotRow.session_id == session_id,
+                PositionSnapshotRow.source == "broker",
+            )
+            .scalar_subquery()
+        )
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(PositionSnapshotRow)
+                .where(
+                    PositionSnapshotRow.session_id == session_id,
+                    PositionSnapshotRow.source == "broker",
+                    PositionSnapshotRow.taken_at == first,
+                    PositionSnapshotRow.qty != 0,
                 )
+                .order_by(PositionSnapshotRow.symbol)
+            )
+            return {row.symbol: Position(row.symbol, row.qty, row.avg_entry_price) for row in rows}
+
+    def decision_prices(self, session_id: int) -> list[PriceMark]:
+        """Every price a decision of the session was taken on, in bar order (decisions
+        without a prediction, such as warm-up skips, carry none and are left out)."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(DecisionRow.bar_timestamp, DecisionRow.symbol, DecisionRow.price)
+                .where(DecisionRow.session_id == session_id, DecisionRow.price.is_not(None))
+                .order_by(DecisionRow.bar_timestamp, DecisionRow.symbol)
+            )
+            return [
+                PriceMark(timestamp, symbol, price)
+                for timestamp, symbol, price in rows
+                if price is not None  # excluded in SQL; narrows the type
             ]
-            fills = [
-                to_recorded_fill(row)
-                for row in session.scalars(
-                    select(FillRow)
-                    .where(FillRow.session_id.in_(ids))
-                    .order_by(FillRow.filled_at, FillRow.id)
-                )
-            ]
+
+    def decision_counts(self, session_id: int) -> dict[tuple[int | None, Action], int]:
+        """Decisions of a session counted by (model version, action)."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(DecisionRow.model_version_id, DecisionRow.action, func.count())
+                .where(DecisionRow.session_id == session_id)
+                .group_by(DecisionRow.model_version_id, DecisionRow.action)
+            )
+            return {(model, Action(action)): int(n) for model, action, n in rows}
+
+    def slippage_inputs(self, session_id: int) -> list[SlippageInput]:
+        """Each fill of a session (in execution order) next to the price its order was
+        decided on and its limit price."""
+        with self._sessions() as session:
             decision_prices = dict(
                 session.execute(
                     select(DecisionRow.client_order_id, DecisionRow.price).where(
-                        DecisionRow.session_id.in_(ids), DecisionRow.client_order_id.is_not(None)
+                        DecisionRow.session_id == session_id,
+                        DecisionRow.client_order_id.is_not(None),
                     )
                 ).all()
             )
-            equity_curve = tuple(
-                to_account_snapshot(row)
-                for row in session.scalars(
-                    select(AccountSnapshotRow)
-                    .where(AccountSnapshotRow.session_id.in_(ids))
-                    .order_by(AccountSnapshotRow.taken_at, AccountSnapshotRow.id)
-                )
-            )
-            sessions = tuple(to_session_info(row) for row in session_rows)
-        limit_prices = {order.client_order_id: order.limit_price for order in orders}
-        slippage = tuple(
+        limit_prices = {
+            o.client_order_id: o.limit_price for o in self.orders_for_session(session_id)
+        }
+        return [
             SlippageInput(
                 execution_id=fill.execution_id,
                 client_order_id=fill.client_order_id,
@@ -225,19 +270,7 @@ class LedgerReader:
                 fill_price=fill.price,
                 decision_price=decision_prices.get(fill.client_order_id),
                 limit_price=limit_prices.get(fill.client_order_id),
+                filled_at=fill.filled_at,
             )
-            for fill in fills
-        )
-        starting = [s.starting_equity for s in sessions if s.starting_equity is not None]
-        ending = [s.ending_equity for s in sessions if s.ending_equity is not None]
-        return DailyReport(
-            trading_day=trading_day,
-            sessions=sessions,
-            orders=tuple(orders),
-            fills=tuple(fills),
-            activity=activity_from_fills(fills),
-            slippage=slippage,
-            starting_equity=starting[0] if starting else None,
-            ending_equity=ending[-1] if ending else None,
-            equity_curve=equity_curve,
-        )
+            for fill in self.fills_for_session(session_id)
+        ]

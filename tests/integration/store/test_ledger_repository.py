@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from tests.support import store_builders as b
 from trading_runtime.domain import (
     Action,
+    Decision,
     OrderSide,
     OrderStatus,
     OrderUpdated,
@@ -394,43 +395,57 @@ def test_snapshots_and_engine_events_are_idempotent(
     assert ledger.reads.session_summary(session_id).last_account == b.account(1)
 
 
-def test_daily_report_gathers_fills_slippage_and_equity_of_the_day(
+def test_report_reads_gather_what_a_session_tearsheet_needs(
     ledger: Ledger, session_id: int
 ) -> None:
+    model_id = register_model(ledger.engine)
     order = b.intent(qty="10", limit_price="100.10")
-    ledger.apply(RecordDecisions(session_id, [b.decision(price=100.0, order=order)]))
-    ledger.apply(RecordOrderSubmitted(session_id, order, b.snapshot(order), None, b.at(0)))
     ledger.apply(
+        RecordPositions(session_id, b.positions(), "broker", b.at(0)),
+        RecordPositions(session_id, {"AAPL": b.positions()["AAPL"]}, "broker", b.at(30)),
+        RecordAccount(session_id, b.account(5, "100012.34")),
+        RecordAccount(session_id, b.account(0, "100000.00")),
+        RecordDecisions(
+            session_id,
+            [
+                b.decision(price=100.0, order=order, model_version_id=model_id),
+                b.decision("MSFT", action=Action.HOLD, price=410.25, model_version_id=model_id),
+            ],
+        ),
+        RecordDecisions(
+            session_id,
+            [Decision("AAPL", b.at(1), Action.SKIP, "features warming up", None)],
+        ),
+        RecordOrderSubmitted(session_id, order, b.snapshot(order), model_id, b.at(0)),
         RecordOrderUpdate(
             session_id,
             b.fill_update(order, "x-1", "10", "100.04", "10", "100.04", b.at(0, 2)),
-            None,
-        )
+            model_id,
+        ),
+        EndSession(session_id, SessionStatus.COMPLETED, b.at(390), Decimal("100012.34")),
     )
-    ledger.apply(RecordAccount(session_id, b.account(0, "100000.00")))
-    ledger.apply(RecordAccount(session_id, b.account(5, "100012.34")))
-    ledger.apply(EndSession(session_id, SessionStatus.COMPLETED, b.at(390), Decimal("100012.34")))
     other_day = b.open_session(ledger.engine, b.identity(day=b.DAY + dt.timedelta(days=1)))
-    other_order = b.intent("tp-b-other")
-    ledger.apply(
-        RecordOrderUpdate(
-            other_day,
-            b.fill_update(other_order, "x-other", "10", "1", "10", "1", b.at(1440)),
-            None,
-        )
-    )
+    reads = ledger.reads
 
-    report = ledger.reads.daily_report(b.DAY)
-    assert [s.id for s in report.sessions] == [session_id]
-    assert [f.execution_id for f in report.fills] == ["x-1"]
-    assert [o.client_order_id for o in report.orders] == [order.client_order_id]
-    (slippage,) = report.slippage
+    assert [s.id for s in reads.sessions_on(b.DAY)] == [session_id]
+    assert [s.id for s in reads.sessions_on(b.DAY + dt.timedelta(days=1))] == [other_day]
+    assert [a.equity for a in reads.account_snapshots(session_id)] == [
+        Decimal("100000.00"),
+        Decimal("100012.34"),
+    ]
+    assert reads.opening_positions(session_id) == b.positions()  # the first snapshot's
+    assert reads.opening_positions(other_day) == {}
+    assert [(m.symbol, m.price) for m in reads.decision_prices(session_id)] == [
+        ("AAPL", Decimal("100.0")),
+        ("MSFT", Decimal("410.25")),
+    ]  # the warm-up skip has no price
+    assert reads.decision_counts(session_id) == {
+        (model_id, Action.BUY): 1,
+        (model_id, Action.HOLD): 1,
+        (None, Action.SKIP): 1,
+    }
+    [slippage] = reads.slippage_inputs(session_id)
     assert slippage.decision_price == Decimal("100.0")
     assert slippage.limit_price == Decimal("100.10")
     assert slippage.slippage_per_share == Decimal("0.04")
-    assert (report.starting_equity, report.ending_equity) == (
-        Decimal("100000.00"),
-        Decimal("100012.34"),
-    )
-    assert [a.equity for a in report.equity_curve] == [Decimal("100000.00"), Decimal("100012.34")]
-    assert report.activity["AAPL"].bought_notional == Decimal("1000.4000")
+    assert slippage.filled_at == b.at(0, 2)
