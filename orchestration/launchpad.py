@@ -139,6 +139,14 @@ class LiveTradingConfig(dg.Config):
         description="Seconds after the end of a minute before the minute is closed on the "
         "clock (paper/live), so late bars still count.",
     )
+    status_every_minutes: int = Field(
+        default=15,
+        ge=1,
+        description="A status line in the run's log (equity, PnL, positions, orders, fills, "
+        "minute latency, model) and an observation of trading_ledger (charted in its Plots "
+        "tab) every this many session minutes, and one at the end. A sim replay's minutes "
+        "pass faster than the clock.",
+    )
 
     def overrides(self) -> dict[str, Any]:
         """These values under the settings' environment keys."""

@@ -18,6 +18,7 @@ import dagster as dg
 from upath import UPath
 
 from trading_runtime.domain import TradingMode
+from trading_runtime.engine.observer import SessionSnapshot
 from trading_runtime.reports import format as fmt
 from trading_runtime.reports.daily import DayReport
 from trading_runtime.reports.location import is_local, reports_root
@@ -63,6 +64,27 @@ def session_metadata(report: SessionReport) -> dict[str, dg.MetadataValue]:
         "fills": dg.MetadataValue.int(report.fill_count),
         "rejections": dg.MetadataValue.int(report.rejection_count),
         "key_figures": dg.MetadataValue.md(_markdown(("figure", "value"), key_figures(report))),
+    }
+
+
+def status_metadata(snapshot: SessionSnapshot) -> dict[str, dg.MetadataValue]:
+    """A running session's figures (``trading_ledger`` observations, charted while it runs)."""
+    model = snapshot.model_version_id
+    return {
+        "session_id": dg.MetadataValue.int(snapshot.session_id),
+        "minutes_processed": dg.MetadataValue.int(snapshot.minutes_processed),
+        "equity_usd": _float(fmt.cents(snapshot.equity)),
+        "pnl_usd": _float(fmt.cents(snapshot.pnl)),
+        "open_positions": dg.MetadataValue.int(snapshot.open_positions),
+        "orders": dg.MetadataValue.int(snapshot.orders_submitted),
+        "orders_rejected": dg.MetadataValue.int(snapshot.orders_rejected),
+        "fills": dg.MetadataValue.int(snapshot.fills),
+        "minute_latency_p50_ms": _float(fmt.rounded(snapshot.minute_latency_p50_ms)),
+        "minute_latency_p99_ms": _float(fmt.rounded(snapshot.minute_latency_p99_ms)),
+        "model_version_id": dg.MetadataValue.null()
+        if model is None
+        else dg.MetadataValue.int(model),
+        "final": dg.MetadataValue.bool(snapshot.final),
     }
 
 

@@ -16,7 +16,10 @@ kept per ``cancel_open_orders_on_stop``, the ledger is flushed, sockets are clos
 interruption is re-raised so the run ends as canceled.
 """
 
+import contextlib
 import datetime as dt
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -25,9 +28,10 @@ from upath import UPath
 
 from orchestration.launchpad import LiveTradingConfig, launchpad_mapping
 from orchestration.partitions import TRADING_DAYS, partition_day
-from orchestration.report_metadata import day_metadata, link, session_metadata
+from orchestration.report_metadata import day_metadata, link, session_metadata, status_metadata
 from orchestration.resources import DatabaseResource, LakeResource
 from trading_runtime.config import Settings, load_settings
+from trading_runtime.engine.observer import SessionSnapshot
 from trading_runtime.engine.runner import (
     SessionFailed,
     SessionInterrupted,
@@ -74,12 +78,15 @@ def trade_session(
         trading_day=day,
         dagster_run_id=context.run_id,
         minute_grace_s=config.minute_grace_s,
+        status_every_minutes=config.status_every_minutes,
     )
     context.log.info(
-        f"starting a {settings.mode} session for {len(settings.traded_symbols)} symbols"
+        f"starting a {settings.mode} session of {day} for {len(settings.traded_symbols)} "
+        f"symbols; a status line every {config.status_every_minutes} session minutes"
     )
     try:
-        outcome = run_session(settings, request)
+        with engine_log_to_run(context) as engine_log:
+            outcome = run_session(settings, request, RunObserver(context))
     except SessionInterrupted as interrupted:
         context.log.warning(f"{interrupted}; the session was shut down cleanly")
         raise dg.DagsterExecutionInterruptedError() from interrupted
@@ -100,6 +107,7 @@ def trade_session(
             "minute_latency_p50_ms": round(stats.get("minute_latency_p50_ms", 0.0), 2),
             "minute_latency_p99_ms": round(stats.get("minute_latency_p99_ms", 0.0), 2),
             "unwritten_operations": outcome.unwritten_operations,
+            "minutes_with_unresolved_orders": engine_log.unresolved_waits,
         }
     )
     return {
@@ -107,6 +115,72 @@ def trade_session(
         "trading_day": str(outcome.trading_day),
         **outcome.summary,
     }
+
+
+class RunObserver:
+    """Shows a running session in its Dagster run: each status snapshot becomes a log line
+    and an observation of ``trading_ledger`` (its numbers chart in the asset's Plots tab)."""
+
+    def __init__(self, context: dg.OpExecutionContext) -> None:
+        self._context = context
+
+    def session_status(self, snapshot: SessionSnapshot) -> None:
+        prefix = "session status (final)" if snapshot.final else "session status"
+        self._context.log.info(f"{prefix}: {snapshot.status_line()}")
+        self._context.log_event(
+            dg.AssetObservation(asset_key=TRADING_LEDGER.key, metadata=status_metadata(snapshot))
+        )
+
+
+# The engine's wait for IOC/market order updates that timed out: legitimate (the next minute
+# is decided on the book as it is) but one warning per minute would bury the run log.
+_UNRESOLVED_ORDERS = "immediate orders still unresolved"
+
+
+class _RunLogHandler(logging.Handler):
+    """Forwards the runtime's log records (INFO and up) to the run's log; counts the
+    unresolved-order waits instead of forwarding each."""
+
+    def __init__(self, log: dg.DagsterLogManager) -> None:
+        super().__init__(logging.INFO)
+        self._log = log
+        self.unresolved_waits = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if _UNRESOLVED_ORDERS in str(record.msg):
+            self.unresolved_waits += 1
+            return
+        try:
+            message = f"{record.name}: {record.getMessage()}"
+            if record.exc_info and record.exc_info[1] is not None:
+                message += f" ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
+            self._log.log(record.levelno, message)
+        except Exception:
+            self.handleError(record)
+
+
+@contextlib.contextmanager
+def engine_log_to_run(context: dg.OpExecutionContext) -> Iterator[_RunLogHandler]:
+    """While the block runs, ``trading_runtime``'s log (INFO and up, whatever thread logs it)
+    goes to the run's log, and nowhere else (no raw lines on the console); the count of
+    unresolved-order waits is logged once at the end."""
+    runtime = logging.getLogger("trading_runtime")
+    handler = _RunLogHandler(context.log)
+    level, propagate = runtime.level, runtime.propagate
+    runtime.addHandler(handler)
+    runtime.setLevel(logging.INFO)
+    runtime.propagate = False
+    try:
+        yield handler
+    finally:
+        runtime.removeHandler(handler)
+        runtime.setLevel(level)
+        runtime.propagate = propagate
+        if handler.unresolved_waits:
+            context.log.info(
+                f"{handler.unresolved_waits} minutes were decided while immediate (IOC) orders "
+                "of earlier minutes were still unresolved after the settle timeout"
+            )
 
 
 def _record_session(

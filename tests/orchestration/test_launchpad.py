@@ -26,6 +26,7 @@ FIELDS = {
     "cancel_open_orders_on_stop",
     "replay_speed",
     "minute_grace_s",
+    "status_every_minutes",
 }
 NOON = dt.datetime(2026, 11, 30, 17, tzinfo=dt.UTC)
 

@@ -38,6 +38,13 @@ from trading_runtime.config import ConfigurationError, Settings
 from trading_runtime.domain.enums import TradingMode
 from trading_runtime.engine.live import EngineConfig, EngineReport, LiveEngine
 from trading_runtime.engine.minutes import MarketProgress
+from trading_runtime.engine.observer import (
+    LoggedStatus,
+    SessionObserver,
+    notify,
+    report_status,
+    take_snapshot,
+)
 from trading_runtime.engine.ports import NoPacing, Pacer
 from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.storage import ParquetLake
@@ -74,6 +81,7 @@ class SessionRequest:
     idle_timeout_s: float | None = None
     ack_timeout_s: float = 30.0
     lease_ttl_s: float = 30.0
+    status_every_minutes: int = 15  # a status snapshot every N session minutes
 
 
 @dataclass(frozen=True)
@@ -153,15 +161,20 @@ def session_key_for(
     return f"{mode.value}-{account_id}-{day.isoformat()}"
 
 
-def run_session(settings: Settings, request: SessionRequest) -> SessionOutcome:
+def run_session(
+    settings: Settings, request: SessionRequest, observer: SessionObserver | None = None
+) -> SessionOutcome:
     """Run one session to its end; raises :class:`SessionInterrupted` after a signal,
     :class:`SessionFailed` after an error, and
     :class:`~trading_runtime.store.sessions.SessionLeaseHeldError` when another engine runs
-    the session of this account, day and mode."""
-    return asyncio.run(_run(settings, request))
+    the session of this account, day and mode. ``observer`` receives a status snapshot every
+    ``request.status_every_minutes`` session minutes and at the end (default: a log line)."""
+    return asyncio.run(_run(settings, request, observer or LoggedStatus()))
 
 
-async def _run(settings: Settings, request: SessionRequest) -> SessionOutcome:
+async def _run(
+    settings: Settings, request: SessionRequest, observer: SessionObserver
+) -> SessionOutcome:
     from trading_runtime.adapters.alpaca.trading import AlpacaBroker
     from trading_runtime.store.db import create_engine_for, prepare_database
     from trading_runtime.store.operations import EndSession
@@ -215,6 +228,10 @@ async def _run(settings: Settings, request: SessionRequest) -> SessionOutcome:
                 keeper = asyncio.create_task(
                     _keep_lease(leases, lease, engine), name="session-lease"
                 )
+                status = asyncio.create_task(
+                    report_status(engine, session_id, observer, request.status_every_minutes),
+                    name="session-status",
+                )
                 failure: Exception | None = None
                 with _stop_on_signals(engine) as signalled:
                     try:
@@ -223,9 +240,14 @@ async def _run(settings: Settings, request: SessionRequest) -> SessionOutcome:
                         failure = error  # the session is still closed in the ledger, below
                     finally:
                         keeper.cancel()
-                        [kept] = await asyncio.gather(keeper, return_exceptions=True)
+                        status.cancel()
+                        [kept, _] = await asyncio.gather(keeper, status, return_exceptions=True)
                         if isinstance(kept, Exception):
                             logger.error("the session lease keeper failed", exc_info=kept)
+                        notify(
+                            observer,
+                            take_snapshot(engine, session_id, dt.datetime.now(dt.UTC), final=True),
+                        )
                         interrupted = signalled.is_set()
                         if isinstance(pacer, EmulatorPacer):
                             await pacer.close()
