@@ -63,6 +63,12 @@ _SETTINGS_ATTRIBUTES = {
 }
 
 
+# The run's log (the UI, the event log) keeps every event and message whatever this says; the
+# process's console shows warnings and errors only, not a DEBUG line per Dagster event (the
+# Launchpad has no room for Dagster's own ``loggers`` section, so the mapping sets it).
+CONSOLE_LOGGER = {"console": {"config": {"log_level": "WARNING"}}}
+
+
 class LaunchpadConfigError(ValueError):
     """A Launchpad value the session cannot run with; the message is one line."""
 
@@ -237,6 +243,6 @@ def launchpad_mapping(settings: Settings) -> dg.ConfigMapping:
         except ValidationError as error:
             raise LaunchpadConfigError(_one_line(error)) from None
         ops_config = config.model_dump(mode="json")
-        return {"ops": {"trade_session": {"config": ops_config}}}
+        return {"ops": {"trade_session": {"config": ops_config}}, "loggers": CONSOLE_LOGGER}
 
     return dg.ConfigMapping(config_fn=to_run_config, config_schema=launchpad.to_config_schema())

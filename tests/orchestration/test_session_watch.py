@@ -25,7 +25,10 @@ def _messages(instance: dg.DagsterInstance, run_id: str) -> list[str]:
 
 @pytest.mark.slow
 def test_a_live_run_shows_status_lines_and_charts_equity_on_the_ledger(
-    platform_env: Path, engine: Engine, dagster_instance: dg.DagsterInstance
+    platform_env: Path,
+    engine: Engine,
+    dagster_instance: dg.DagsterInstance,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     champion = register_champion(ModelRegistry(engine))
     defs = build_definitions(load_settings())
@@ -67,6 +70,10 @@ def test_a_live_run_shows_status_lines_and_charts_equity_on_the_ledger(
     # The ledger's Plots tab reads the observations back from the instance.
     stored = dagster_instance.fetch_observations(TRADING_LEDGER.key, limit=100).records
     assert len(stored) == len(observations)
+    # The process's console: no line per Dagster event, no raw engine warnings.
+    console = capfd.readouterr()
+    assert " - DEBUG - " not in console.err + console.out
+    assert "still unresolved;" not in console.err + console.out
 
 
 def test_unresolved_order_waits_are_counted_not_logged_one_by_one() -> None:
