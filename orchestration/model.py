@@ -13,8 +13,10 @@ import datetime as dt
 from typing import Any
 
 import dagster as dg
+from upath import UPath
 
 from orchestration import plots
+from orchestration.report_metadata import model_report_metadata
 from orchestration.data import feature_table
 from orchestration.resources import DatabaseResource, LakeResource, PlatformSettingsResource
 from trading_runtime.backtest.replay import BacktestConfig
@@ -37,6 +39,7 @@ from trading_runtime.modeling.summary import (
 )
 from trading_runtime.modeling.training import TrainingConfig
 from trading_runtime.modeling.walkforward import FoldScheme, WalkForwardConfig
+from trading_runtime.reports.model_tearsheet import read_model, write_model_tearsheet
 
 MODEL_NAME = "direction-xgb"
 
@@ -196,8 +199,10 @@ def model_evaluation(
     registry.record_evaluation(version_id, evaluation)
     preview = decide_promotion(report, evaluation, registry.champion_id())
     plausible = plausibility(report["pooled"])
+    metadata = _evaluation_metadata(version_id, report, evaluation["champion"], preview.gates)
+    metadata |= _model_tearsheet(context, registry, version_id, lake.data_root)
     return dg.MaterializeResult(
-        metadata=_evaluation_metadata(version_id, report, evaluation["champion"], preview.gates),
+        metadata=metadata,
         check_results=[
             dg.AssetCheckResult(
                 check_name="evaluation_sanity",
@@ -220,6 +225,21 @@ def model_evaluation(
             ),
         ],
     )
+
+
+def _model_tearsheet(
+    context: dg.AssetExecutionContext, registry: Any, version_id: int, data_root: str
+) -> dict[str, dg.MetadataValue]:
+    """Write the model's tearsheet; its link and key figures for the metadata (a tearsheet
+    that cannot be written is logged and the evaluation stands)."""
+    model = read_model(registry, version_id)
+    try:
+        path: UPath | None = write_model_tearsheet(model, data_root)
+        context.log.info(f"tearsheet of model {version_id}: {path}")
+    except OSError as error:
+        context.log.warning(f"tearsheet of model {version_id} not written: {error}")
+        path = None
+    return model_report_metadata(model, path)
 
 
 def backtest_config(platform: PlatformSettingsResource) -> BacktestConfig:

@@ -22,6 +22,7 @@ from trading_runtime.engine.observer import SessionSnapshot
 from trading_runtime.reports import format as fmt
 from trading_runtime.reports.daily import DayReport
 from trading_runtime.reports.location import is_local, reports_root
+from trading_runtime.reports.model_tearsheet import ModelReport, model_key_figures
 from trading_runtime.reports.session import SessionReport, key_figures
 
 INLINE_MARKDOWN_LIMIT = 1000
@@ -86,6 +87,24 @@ def status_metadata(snapshot: SessionSnapshot) -> dict[str, dg.MetadataValue]:
         else dg.MetadataValue.int(model),
         "final": dg.MetadataValue.bool(snapshot.final),
     }
+
+
+def model_report_metadata(
+    model: ModelReport, tearsheet: UPath | None
+) -> dict[str, dg.MetadataValue]:
+    """The model tearsheet's link and its key figures as a table (shown on the asset page)."""
+    figures = model_key_figures(model.walk_forward)
+    metadata = {
+        "key_figures": dg.MetadataValue.table(
+            records=[dg.TableRecord({"figure": name, "value": text}) for name, text in figures],
+            schema=dg.TableSchema(
+                columns=[dg.TableColumn("figure", "string"), dg.TableColumn("value", "string")]
+            ),
+        )
+    }
+    if tearsheet is not None:
+        metadata["tearsheet"] = link(tearsheet)
+    return metadata
 
 
 def day_metadata(

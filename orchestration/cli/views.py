@@ -4,8 +4,8 @@
 ``--open`` seam is :data:`TEARSHEETS`: a writer registered there for the target's kind
 produces an HTML file under ``DATA_ROOT/reports/`` that is opened in the browser (a copy in
 the temporary folder when ``DATA_ROOT`` is object storage); without one, ``--open`` opens the
-target's page in the Dagster UI. Sessions have one (the session tearsheet); models get
-theirs with the model tearsheet.
+target's page in the Dagster UI. Sessions have the session tearsheet, models the model
+tearsheet.
 """
 
 from __future__ import annotations
@@ -60,9 +60,30 @@ def session_tearsheet(engine: Engine, target: ReportTarget, data_root: str) -> U
     return write_session_tearsheet(report, data_root)
 
 
+def model_tearsheet(engine: Engine, target: ReportTarget, data_root: str) -> UPath:
+    """Write the tearsheet of model ``target.id`` (None: the champion) from the registry."""
+    from trading_runtime.reports.model_tearsheet import (
+        ModelReportError,
+        read_model,
+        write_model_tearsheet,
+    )
+    from trading_runtime.store.registry import ModelRegistry
+
+    registry = ModelRegistry(engine)
+    model_id = target.id if target.id is not None else registry.champion_id()
+    if model_id is None:
+        raise UserError("no champion model yet", "train one: `trading-platform train`")
+    try:
+        model = read_model(registry, model_id)
+    except ModelReportError as error:
+        raise UserError(str(error), "retrain it: `trading-platform train`") from None
+    return write_model_tearsheet(model, data_root)
+
+
 # Kind -> writer of a self-contained HTML report for one target under DATA_ROOT.
 TEARSHEETS: dict[ReportKind, Callable[[Engine, ReportTarget, str], UPath]] = {
     "session": session_tearsheet,
+    "model": model_tearsheet,
 }
 
 

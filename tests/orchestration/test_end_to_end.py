@@ -20,6 +20,7 @@ from orchestration.promotion import promote_model
 from orchestration.report_metadata import INLINE_MARKDOWN_LIMIT
 from orchestration.resources import DatabaseResource
 from orchestration.trading import TRADING_LEDGER
+from tests.unit.reports.builders import page_figures
 from trading_runtime.config import load_settings
 from trading_runtime.features.spec import FEATURE_SPEC
 from trading_runtime.marketdata import calendar
@@ -92,6 +93,17 @@ def test_assets_promotion_and_a_live_session_end_to_end(
         if e.asset_key == dg.AssetKey("model_candidate")
     ]
     assert trained.metadata["rows"].value > 10_000  # training rows on the sparse grid
+    [evaluated] = [
+        e.materialization
+        for e in train.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey("model_evaluation")
+    ]
+    model_tearsheet = Path(evaluated.metadata["tearsheet"].value)
+    assert model_tearsheet.name == f"model-{trained.metadata['model_version_id'].value}.html"
+    assert {"returns", "ic", "calibration", "importance"} <= set(
+        page_figures(model_tearsheet.read_text())
+    )
+    assert len(evaluated.metadata["key_figures"].value.records) >= 10  # a table, shown inline
     checks = {c.check_name: c for c in train.get_asset_check_evaluations()}
     assert checks["evaluation_sanity"].passed
     assert not checks["plausibility"].passed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from typing import Any
 
 import pandas as pd
 
@@ -34,7 +35,12 @@ def trained_model_bytes(seed: int = 7) -> bytes:
     return train_model(dataset, split, config).model.to_bytes()
 
 
-def register_champion(registry: ModelRegistry, seed: int = 7, name: str = "test-model") -> int:
+def register_champion(
+    registry: ModelRegistry,
+    seed: int = 7,
+    name: str = "test-model",
+    metrics: dict[str, Any] | None = None,
+) -> int:
     version = registry.register_candidate(
         name=name,
         artifact=trained_model_bytes(seed),
@@ -42,7 +48,7 @@ def register_champion(registry: ModelRegistry, seed: int = 7, name: str = "test-
         feature_spec_hash=FEATURE_SPEC.hash,
         feature_names=list(FEATURE_SPEC.names),
         params={"seed": seed},
-        metrics={},
+        metrics=metrics or {},
         lineage={"train_start": dt.date(2026, 2, 1), "train_end": dt.date(2026, 2, 27)},
     )
     registry.promote(version, actor="test", reason="test champion")

@@ -10,9 +10,7 @@ Map:
     html        self-contained pages of plotly charts and tables (no network needed)
     location    where reports live: ``DATA_ROOT/reports/`` (local folder or fsspec URL)
     tearsheet   the session tearsheet page, rendered and written
-
-The model tearsheet (walk-forward folds, cumulative net return against the benchmark, IC
-and rank IC over time, calibration, feature importance) will be a sibling of ``tearsheet``:
-a page of ``html`` sections from the evaluation's results, written under
-``DATA_ROOT/reports/models/`` and registered for ``trading-platform report model:ID --open``.
+    model_tearsheet  the model tearsheet page (walk-forward folds, cumulative net return
+                against the benchmark, IC and rank IC per day, calibration, feature
+                importance) from the registry's walk-forward report
 """

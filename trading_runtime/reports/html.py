@@ -6,8 +6,8 @@ each chart is embedded as plotly JSON in a ``<script type="application/json"
 class="plotly-figure">`` element and drawn by a few lines of script at the end, so tests
 and tools can read the figures back without a browser.
 
-The session tearsheet is one such page; the model tearsheet will be another built from the
-same parts.
+The session tearsheet and the model tearsheet are two such pages; they share the look of
+their charts (:data:`TEMPLATE`, :data:`MARGIN`, :data:`LEGEND`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,10 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
+TEMPLATE = "plotly_white"
+MARGIN = {"l": 60, "r": 20, "t": 20, "b": 40}
+LEGEND = {"orientation": "h", "y": 1.08, "x": 0}
+
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px 32px;
        color: #1f2933; }
@@ -27,6 +31,7 @@ h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 18px; margin-top: 32
      border-bottom: 1px solid #d9e2ec; padding-bottom: 4px; }
 .subtitle { color: #52606d; margin-bottom: 16px; }
 table { border-collapse: collapse; font-size: 13px; margin: 8px 0 16px; }
+.wide { overflow-x: auto; }
 th, td { padding: 4px 10px; border-bottom: 1px solid #e4e7eb; text-align: left; }
 th { background: #f5f7fa; } td.num, th.num { text-align: right;
      font-variant-numeric: tabular-nums; }
@@ -113,7 +118,7 @@ def _item(item: Chart | Table | Note) -> str:
             f"{figure_json}</script>"
         )
     if isinstance(item, Table):
-        return _table(item)
+        return f'<div class="wide">{_table(item)}</div>'
     return f'<p class="note">{html.escape(item.text)}</p>'
 
 

@@ -4,6 +4,7 @@ through ``upath.UPath`` as the lake does).
 Layout::
 
     {DATA_ROOT}/reports/sessions/date=YYYY-MM-DD/session-{id}-{mode}.html
+    {DATA_ROOT}/reports/models/model-{id}.html
 
 A report is written to a temporary name and renamed into place, so a reader never sees
 half a page; writing it again replaces it.
@@ -31,6 +32,10 @@ def session_tearsheet_path(data_root: str, info: SessionInfo) -> UPath:
         / f"date={info.trading_day.isoformat()}"
         / f"session-{info.id}-{info.mode.value}.html"
     )
+
+
+def model_tearsheet_path(data_root: str, model_version_id: int) -> UPath:
+    return reports_root(data_root) / "models" / f"model-{model_version_id}.html"
 
 
 def write_text(path: UPath, text: str) -> UPath:

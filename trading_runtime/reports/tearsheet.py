@@ -29,16 +29,16 @@ from trading_runtime.domain import OrderSide, OrderStatus
 from trading_runtime.marketdata.storage import ParquetLake
 from trading_runtime.reports import format as fmt
 from trading_runtime.reports.equity import drawdown_series
+from trading_runtime.reports.html import LEGEND as _LEGEND
+from trading_runtime.reports.html import MARGIN as _MARGIN
+from trading_runtime.reports.html import TEMPLATE as _TEMPLATE
 from trading_runtime.reports.html import Chart, Note, Section, Table, render_page
 from trading_runtime.reports.location import session_tearsheet_path, write_text
 from trading_runtime.reports.session import SessionReport, key_figures
 from trading_runtime.reports.slippage import fill_bps, fill_cost
 from trading_runtime.store.read_models import PriceMark
 
-_TEMPLATE = "plotly_white"
 BUY_COLOR, SELL_COLOR = "#1c7ed6", "#f08c00"  # apart from the candles' green and red
-_MARGIN = {"l": 60, "r": 20, "t": 20, "b": 40}
-_LEGEND = {"orientation": "h", "y": 1.08, "x": 0}
 
 
 @dataclass(frozen=True)
