@@ -16,8 +16,8 @@ import dagster as dg
 from upath import UPath
 
 from orchestration import plots
-from orchestration.report_metadata import model_report_metadata
 from orchestration.data import feature_table
+from orchestration.report_metadata import model_report_metadata
 from orchestration.resources import DatabaseResource, LakeResource, PlatformSettingsResource
 from trading_runtime.backtest.replay import BacktestConfig
 from trading_runtime.features.spec import FEATURE_SPEC

@@ -1,7 +1,7 @@
 """The Dagster UI as an operator sees it, in headless Chromium (Debian's, installed by
 ``make browser``): the asset graph renders and the live_trading Launchpad shows the session's
-fields; a session tearsheet draws its charts offline. One page load each; screenshots under
-``.data/screenshots/``."""
+fields; a session tearsheet and a model tearsheet draw their charts offline. One page load
+each; screenshots under ``.data/screenshots/``."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ from tests.support.builders import day_bars
 from tests.support.eventually import eventually
 from tests.unit.reports import builders as b
 from trading_runtime.marketdata.storage import ParquetLake
+from tests.support.reports import tearsheet_report
 from trading_runtime.reports.equity import marked_equity
+from trading_runtime.reports.model_tearsheet import ModelReport, write_model_tearsheet
 from trading_runtime.reports.session import session_report
 from trading_runtime.reports.tearsheet import write_session_tearsheet
 
@@ -166,8 +168,8 @@ def _tearsheet(data_root: Path) -> Path:
     return Path(written.path)
 
 
-def test_a_session_tearsheet_draws_its_charts_offline(page, tmp_path: Path) -> None:
-    tearsheet = _tearsheet(tmp_path / "lake")
+def _offline(page) -> list[str]:
+    """Every request the page makes; anything but the file itself is refused."""
     requested: list[str] = []
 
     def offline(route) -> None:  # the page must need nothing but itself
@@ -178,6 +180,12 @@ def test_a_session_tearsheet_draws_its_charts_offline(page, tmp_path: Path) -> N
             route.abort()
 
     page.route("**/*", offline)
+    return requested
+
+
+def test_a_session_tearsheet_draws_its_charts_offline(page, tmp_path: Path) -> None:
+    tearsheet = _tearsheet(tmp_path / "lake")
+    requested = _offline(page)
     page.set_default_timeout(30_000)
     page.goto(tearsheet.as_uri())
     charts = page.locator(".js-plotly-plot")
@@ -188,3 +196,30 @@ def test_a_session_tearsheet_draws_its_charts_offline(page, tmp_path: Path) -> N
     assert page.locator(".js-plotly-plot .boxlayer .trace").count() == 2  # candles: the lake
     assert requested == [tearsheet.as_uri()]
     page.screenshot(path=str(SCREENSHOTS / "session-tearsheet.png"), full_page=True)
+
+
+def test_a_model_tearsheet_draws_its_charts_offline(page, tmp_path: Path) -> None:
+    model = ModelReport(
+        model_version_id=3,
+        name="intraday-direction",
+        status="champion",
+        created_at=dt.datetime(2026, 11, 27, 22, 5, tzinfo=dt.UTC),
+        walk_forward=tearsheet_report(folds=3, days_per_fold=5),
+        importance={"ret_1": 30.0, "ret_5": 50.0, "rel_volume": 20.0, "spy_ret_1": 4.0},
+        refit_rounds=41,
+        decision="promote",
+    )
+    tearsheet = Path(write_model_tearsheet(model, str(tmp_path / "lake")).path)
+    requested = _offline(page)
+    page.set_default_timeout(30_000)
+    page.goto(tearsheet.as_uri())
+    charts = page.locator(".js-plotly-plot")
+    # Cumulative return, IC and rank IC, calibration, feature importance.
+    eventually(lambda: charts.count() == 4, timeout_s=30, interval_s=0.2)
+    for key in ("returns", "ic", "calibration", "importance"):
+        chart = page.locator(f"#chart-{key}")
+        assert chart.locator("svg.main-svg .trace path").count() > 0, key
+    assert page.locator("#chart-importance .barlayer .point").count() == 4  # one bar each
+    assert page.locator("table").nth(1).locator("tbody tr").count() == 4  # 3 folds + pooled
+    assert requested == [tearsheet.as_uri()]
+    page.screenshot(path=str(SCREENSHOTS / "model-tearsheet.png"), full_page=True)

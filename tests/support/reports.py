@@ -83,8 +83,8 @@ def tearsheet_report(folds: int = 2, days_per_fold: int = 5, seed: int = 3) -> d
         {
             "fold": k + 1,
             "train_start": DAYS[0],
-            "train_end": DAYS[k * days_per_fold + 5],
-            "train_days": 6 + k * days_per_fold,
+            "train_end": DAYS[DAYS.index(days[k * days_per_fold]) - 1],
+            "train_days": DAYS.index(days[k * days_per_fold]),
             "embargo_days": 0,
             "test_start": days[k * days_per_fold],
             "test_end": days[(k + 1) * days_per_fold - 1],

@@ -32,7 +32,8 @@ h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 18px; margin-top: 32
 .subtitle { color: #52606d; margin-bottom: 16px; }
 table { border-collapse: collapse; font-size: 13px; margin: 8px 0 16px; }
 .wide { overflow-x: auto; }
-th, td { padding: 4px 10px; border-bottom: 1px solid #e4e7eb; text-align: left; }
+th, td { padding: 4px 10px; border-bottom: 1px solid #e4e7eb; text-align: left;
+         white-space: nowrap; }
 th { background: #f5f7fa; } td.num, th.num { text-align: right;
      font-variant-numeric: tabular-nums; }
 table.facts td:first-child { color: #52606d; }

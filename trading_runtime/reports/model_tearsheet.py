@@ -25,8 +25,16 @@ from upath import UPath
 
 from trading_runtime.modeling.summary import caveat, fold_rows, spread_lines
 from trading_runtime.reports import format as fmt
-from trading_runtime.reports.html import LEGEND, MARGIN, TEMPLATE, Chart, Note, Section, Table
-from trading_runtime.reports.html import render_page
+from trading_runtime.reports.html import (
+    LEGEND,
+    MARGIN,
+    TEMPLATE,
+    Chart,
+    Note,
+    Section,
+    Table,
+    render_page,
+)
 from trading_runtime.reports.location import model_tearsheet_path, write_text
 
 CLASSES = ("down", "flat", "up")
