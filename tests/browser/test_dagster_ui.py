@@ -21,9 +21,9 @@ from sqlalchemy.engine import make_url
 
 from tests.support.builders import day_bars
 from tests.support.eventually import eventually
+from tests.support.reports import tearsheet_report
 from tests.unit.reports import builders as b
 from trading_runtime.marketdata.storage import ParquetLake
-from tests.support.reports import tearsheet_report
 from trading_runtime.reports.equity import marked_equity
 from trading_runtime.reports.model_tearsheet import ModelReport, write_model_tearsheet
 from trading_runtime.reports.session import session_report
