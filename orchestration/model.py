@@ -37,7 +37,7 @@ from trading_runtime.modeling.summary import (
     rounded,
     spread_lines,
 )
-from trading_runtime.modeling.training import TrainingConfig
+from trading_runtime.modeling.training import Fitter, TrainingConfig, fit_booster
 from trading_runtime.modeling.walkforward import FoldScheme, WalkForwardConfig
 from trading_runtime.reports.model_tearsheet import read_model, write_model_tearsheet
 
@@ -94,8 +94,14 @@ def model_candidate(
     available = [day for day in parquet.bar_days() if parquet.has_features(day, FEATURE_SPEC.hash)]
     end = dt.date.fromisoformat(config.end_date) if config.end_date else None
     days = window_days(available, config.window_days, end)
+    walk_forward = config.walk_forward()
     validation = validate_candidate(
-        parquet, days, config.training(), config.walk_forward(), backtest_config(platform)
+        parquet,
+        days,
+        config.training(),
+        walk_forward,
+        backtest_config(platform),
+        fitter=_counted_fits(context, walk_forward.folds + 1),
     )
     refit = validation.refit
     artifact = refit.model.to_bytes()
@@ -225,6 +231,22 @@ def model_evaluation(
             ),
         ],
     )
+
+
+def _counted_fits(context: dg.AssetExecutionContext, total: int) -> Fitter:
+    """XGBoost fits as usual, each logged as ``[k/n]`` (the command line's progress bar):
+    one per walk-forward fold, then the refit on the whole window."""
+    fitted = 0
+
+    def fit(train: Any, validation: Any, recipe: Any, rounds: int | None) -> Any:
+        nonlocal fitted
+        model = fit_booster(train, validation, recipe, rounds)
+        fitted += 1
+        what = f"walk-forward fold {fitted} fitted" if fitted < total else "refit fitted"
+        context.log.info(f"[{fitted}/{total}] {what} ({model.rounds} rounds)")
+        return model
+
+    return fit
 
 
 def _model_tearsheet(

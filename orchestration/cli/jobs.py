@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -24,7 +23,7 @@ from sqlalchemy import Engine
 
 from orchestration.cli.errors import UserError, run_failure
 from orchestration.cli.orphans import HOST_TAG, this_host
-from orchestration.cli.progress import watch_run
+from orchestration.cli.progress import Detail, Done, watch_run
 from trading_runtime.config import Settings, load_settings
 from trading_runtime.marketdata import calendar
 
@@ -77,11 +76,11 @@ def run_job(
     *,
     tags: dict[str, str] | None = None,
     partition_key: str | None = None,
-    detail: Callable[[str], str] | None = None,
+    detail: Detail | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Run ``job_name`` in this process with progress; raise :class:`UserError` on failure.
 
-    ``detail(run_id)`` may describe domain progress for the spinner.
+    ``detail(run_id)`` may describe domain progress for the bar.
     """
     job = platform.defs.resolve_job_def(job_name)
 
@@ -126,14 +125,15 @@ def ingest(platform: Platform, days: list[dt.date]) -> dg.ExecuteInProcessResult
 
     lake = ParquetLake(str(lake_root))
 
-    def written(run_id: str) -> str:
+    def written(run_id: str) -> Done | str:
         if not lake_root.exists():  # object storage: no cheap per-file progress
             return ""
         bars = sum(_written_since(lake.bars_path(d), started) for d in days)
         features = sum(
             _written_since(lake.features_path(d, FEATURE_SPEC.hash), started) for d in days
         )
-        return f"bars {bars}/{len(days)} · features {features}/{len(days)} sessions"
+        text = f"bars {bars}/{len(days)} · features {features}/{len(days)} sessions"
+        return Done(text, bars + features, 2 * len(days))
 
     return run_job(
         platform,
@@ -236,14 +236,15 @@ def live_session(platform: Platform, launchpad: dict[str, Any]) -> dict[str, Any
 
     reader = LedgerReader(platform.engine)
 
-    def minutes(run_id: str) -> str:
+    def minutes(run_id: str) -> Done | str:
         bar = reader.last_decided_bar(run_id)
         if bar is None:
             return "waiting for the first minute"
         session = calendar.session_for_timestamp(bar)
         if session is None:
             return ""
-        return f"minute {session.minute_index(bar) + 1}/{session.minutes}"
+        minute = session.minute_index(bar) + 1
+        return Done("session minutes traded", minute, session.minutes)
 
     mode = launchpad.get("mode", platform.settings.mode.value)
     result = run_job(
