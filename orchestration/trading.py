@@ -177,9 +177,11 @@ def engine_log_to_run(context: dg.OpExecutionContext) -> Iterator[_RunLogHandler
         runtime.setLevel(level)
         runtime.propagate = propagate
         if handler.unresolved_waits:
+            waits = handler.unresolved_waits
             context.log.info(
-                f"{handler.unresolved_waits} minutes were decided while immediate (IOC) orders "
-                "of earlier minutes were still unresolved after the settle timeout"
+                f"{waits} {'minute was' if waits == 1 else 'minutes were'} decided while "
+                "immediate (IOC) orders of earlier minutes were still unresolved after the "
+                "settle timeout"
             )
 
 

@@ -99,6 +99,6 @@ def test_unresolved_order_waits_are_counted_not_logged_one_by_one() -> None:
     assert result.output_for_node("trade") == 3
     assert "trading_runtime.engine.live: model 4 loaded" in seen
     assert not any("still unresolved;" in m or "not forwarded" in m for m in seen)
-    [summary] = [m for m in seen if "were still unresolved" in m]
+    [summary] = [m for m in seen if "still unresolved after" in m]
     assert summary.startswith("3 minutes were decided")
     assert logging.getLogger("trading_runtime").propagate  # restored after the block
