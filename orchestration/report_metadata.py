@@ -94,7 +94,7 @@ def model_report_metadata(
 ) -> dict[str, dg.MetadataValue]:
     """The model tearsheet's link and its key figures as a table (shown on the asset page)."""
     figures = model_key_figures(model.walk_forward)
-    metadata = {
+    metadata: dict[str, dg.MetadataValue] = {
         "key_figures": dg.MetadataValue.table(
             records=[dg.TableRecord({"figure": name, "value": text}) for name, text in figures],
             schema=dg.TableSchema(
