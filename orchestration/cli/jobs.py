@@ -27,7 +27,10 @@ from orchestration.cli.progress import Detail, Done, watch_run
 from trading_runtime.config import Settings, load_settings
 from trading_runtime.marketdata import calendar
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Dagster's console logger prints raw event lines (a STEP_FAILURE with its whole stack trace);
+# the progress display prints the run's messages, checks and step outcomes, and a failure ends
+# as one line, so the console logger stays silent.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @dataclass
