@@ -241,9 +241,13 @@ async def _run(
                     finally:
                         keeper.cancel()
                         status.cancel()
-                        [kept, _] = await asyncio.gather(keeper, status, return_exceptions=True)
+                        [kept, watched] = await asyncio.gather(
+                            keeper, status, return_exceptions=True
+                        )
                         if isinstance(kept, Exception):
                             logger.error("the session lease keeper failed", exc_info=kept)
+                        if isinstance(watched, Exception):
+                            logger.error("the session status task failed", exc_info=watched)
                         notify(
                             observer,
                             take_snapshot(engine, session_id, dt.datetime.now(dt.UTC), final=True),
