@@ -16,6 +16,7 @@ import dagster as dg
 
 from orchestration import plots
 from orchestration.data import feature_table
+from orchestration.feature_checks import CheckedDays, checked_days
 from orchestration.resources import DatabaseResource, LakeResource, PlatformSettingsResource
 from trading_runtime.backtest.replay import BacktestConfig
 from trading_runtime.features.spec import FEATURE_SPEC
@@ -27,6 +28,7 @@ from trading_runtime.modeling.pipeline import (
     window_days,
 )
 from trading_runtime.modeling.promotion import decide_promotion, plausibility
+from trading_runtime.modeling.recipe import recipe_fingerprint
 from trading_runtime.modeling.summary import (
     caveat,
     fold_rows,
@@ -77,8 +79,10 @@ class TrainingRunConfig(dg.Config):
     group_name="model",
     kinds={"xgboost", "postgres"},
     description="XGBoost multi:softprob (down/flat/up over the label horizon): the recipe is "
-    "walked forward over a rolling window of sessions (folds with an embargo, each backtested "
-    "on its test block), then refit on the whole window and registered as a candidate.",
+    "walked forward over a rolling window of sessions whose latest no_lookahead and "
+    "feature_parity results passed (folds with an embargo, each backtested on its test block), "
+    "then refit on the whole window and registered as a candidate. A version already trained "
+    "from the same recipe, code and data is reused, not retrained.",
 )
 def model_candidate(
     context: dg.AssetExecutionContext,
@@ -88,27 +92,62 @@ def model_candidate(
     platform: PlatformSettingsResource,
 ) -> dg.MaterializeResult:
     parquet = lake.lake()
-    available = [day for day in parquet.bar_days() if parquet.has_features(day, FEATURE_SPEC.hash)]
+    stored = [day for day in parquet.bar_days() if parquet.has_features(day, FEATURE_SPEC.hash)]
     end = dt.date.fromisoformat(config.end_date) if config.end_date else None
-    days = window_days(available, config.window_days, end)
-    validation = validate_candidate(
-        parquet, days, config.training(), config.walk_forward(), backtest_config(platform)
-    )
+    checked = checked_days(context.instance, [d for d in stored if end is None or d <= end])
+    days = window_days(checked.passed, config.window_days, end)
+    # Days inside the window's span that the leak checks kept out of it, named.
+    excluded = {day: why for day, why in checked.excluded.items() if day >= days[0]}
+    for day, why in sorted(excluded.items()):
+        context.log.warning("feature partition %s left out of training: %s", day, why)
+    leak_metadata = {
+        "leak_checked_days": len(days),
+        "excluded_partitions": dg.MetadataValue.md(
+            "\n".join(f"- {line}" for line in CheckedDays([], excluded).excluded_lines()) or "none"
+        ),
+    }
+    backtest = backtest_config(platform)
+    training, walk_forward = config.training(), config.walk_forward()
+    fingerprint = recipe_fingerprint(parquet, days, (training, walk_forward, backtest))
+    registry = database.registry()
+    existing = registry.find_by_recipe(MODEL_NAME, fingerprint)
+    if existing is not None:
+        context.log.info(
+            "reusing model %d (%s): same recipe, code and data (fingerprint %s); not retrained",
+            existing.id,
+            existing.status.value,
+            fingerprint,
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "model_version_id": existing.id,
+                "reused": True,
+                "recipe_fingerprint": fingerprint,
+                "window": f"{existing.lineage.train_start}..{existing.lineage.train_end}",
+                **leak_metadata,
+            }
+        )
+    validation = validate_candidate(parquet, days, training, walk_forward, backtest)
     refit = validation.refit
     artifact = refit.model.to_bytes()
     report = validation.report
-    version_id = database.registry().register_candidate(
+    version_id = registry.register_candidate(
         name=MODEL_NAME,
         artifact=artifact,
         artifact_format=ARTIFACT_FORMAT,
         feature_spec_hash=FEATURE_SPEC.hash,
         feature_names=list(FEATURE_SPEC.names),
-        params={**refit.params, "walk_forward": report["design"]},
+        params={
+            **refit.params,
+            "walk_forward": report["design"],
+            "recipe_fingerprint": fingerprint,
+        },
         metrics={
             **refit.metrics,
             "train_priors": list(validation.window_priors),
             "fold_rounds": [outcome.rounds for outcome in validation.folds],
             "walk_forward": report,
+            "excluded_partitions": {str(d): why for d, why in sorted(excluded.items())},
         },
         # The refit trained on the whole window; the folds that validated it are in
         # metrics["walk_forward"]["folds"].
@@ -126,6 +165,8 @@ def model_candidate(
     return dg.MaterializeResult(
         metadata={
             "model_version_id": version_id,
+            "reused": False,
+            "recipe_fingerprint": fingerprint,
             "window": f"{refit.split.train[0]}..{refit.split.train[-1]}",
             "rows": validation.dataset_rows,
             "folds": len(validation.folds),
@@ -134,6 +175,7 @@ def model_candidate(
             "walk_forward": _fold_table(report),
             "artifact_bytes": len(artifact),
             "feature_importance": plots.feature_importance(refit.model.feature_importance()),
+            **leak_metadata,
         }
     )
 
@@ -190,8 +232,12 @@ def model_evaluation(
             champion.metrics.get("walk_forward") or {},
             report,
         )
-    # Per-day leak-check results are not collected yet: the gate records itself as skipped.
-    evaluation = evaluation_record(report, champion_id, champion_scores)
+    # The leak checks as they stand now: a training day whose check failed since is caught.
+    training_days = [dt.date.fromisoformat(day) for day in report.get("training_days") or []]
+    checked = checked_days(context.instance, training_days)
+    evaluation = evaluation_record(
+        report, champion_id, champion_scores, [day.isoformat() for day in checked.passed]
+    )
     problems = evaluation["sanity"]["problems"]
     registry.record_evaluation(version_id, evaluation)
     preview = decide_promotion(report, evaluation, registry.champion_id())
@@ -223,12 +269,8 @@ def model_evaluation(
 
 
 def backtest_config(platform: PlatformSettingsResource) -> BacktestConfig:
-    settings = platform.get()
-    return BacktestConfig(
-        starting_cash=settings.sim_starting_cash,
-        decision=settings.decision_config(),
-        reference_symbol=settings.reference_symbol,
-    )
+    """Cash, rules and trading costs from the settings (the costs every backtest charges)."""
+    return platform.get().backtest_config()
 
 
 def _float(value: Any, kind: str) -> dg.MetadataValue | None:

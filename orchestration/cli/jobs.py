@@ -270,7 +270,7 @@ def daily_report(platform: Platform, day: dt.date) -> None:
 
 def backtest(platform: Platform, days: list[dt.date], model_version_id: int | None) -> Any:
     """Backtest a model (default: the champion) over stored sessions; returns the result."""
-    from trading_runtime.backtest.replay import BacktestConfig, run_backtest
+    from trading_runtime.backtest.replay import run_backtest
     from trading_runtime.features.spec import FEATURE_SPEC
     from trading_runtime.marketdata.storage import ParquetLake
     from trading_runtime.modeling.artifact import TradingModel
@@ -297,9 +297,5 @@ def backtest(platform: Platform, days: list[dt.date], model_version_id: int | No
             lake.read_features_range(days, FEATURE_SPEC.hash),
             model,
             model_id,
-            BacktestConfig(
-                starting_cash=settings.sim_starting_cash,
-                decision=settings.decision_config(),
-                reference_symbol=settings.reference_symbol,
-            ),
+            settings.backtest_config(),
         )
