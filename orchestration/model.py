@@ -19,6 +19,7 @@ from orchestration.data import feature_table
 from orchestration.feature_checks import CheckedDays, checked_days
 from orchestration.resources import DatabaseResource, LakeResource, PlatformSettingsResource
 from trading_runtime.backtest.replay import BacktestConfig
+from trading_runtime.domain.enums import ModelStatus
 from trading_runtime.features.spec import FEATURE_SPEC
 from trading_runtime.modeling.artifact import ARTIFACT_FORMAT, ModelIncompatibleError, TradingModel
 from trading_runtime.modeling.pipeline import (
@@ -100,7 +101,7 @@ def model_candidate(
     excluded = {day: why for day, why in checked.excluded.items() if day >= days[0]}
     for day, why in sorted(excluded.items()):
         context.log.warning("feature partition %s left out of training: %s", day, why)
-    leak_metadata = {
+    leak_metadata: dict[str, Any] = {
         "leak_checked_days": len(days),
         "excluded_partitions": dg.MetadataValue.md(
             "\n".join(f"- {line}" for line in CheckedDays([], excluded).excluded_lines()) or "none"
@@ -239,7 +240,20 @@ def model_evaluation(
         report, champion_id, champion_scores, [day.isoformat() for day in checked.passed]
     )
     problems = evaluation["sanity"]["problems"]
-    registry.record_evaluation(version_id, evaluation)
+    if record.status is ModelStatus.CANDIDATE:
+        # A decision already taken (held for review) stays with the version.
+        decided = (record.evaluation or {}).get("decision")
+        registry.record_evaluation(
+            version_id, {**evaluation, "decision": decided} if decided else evaluation
+        )
+    else:
+        # A reused version that was decided on already: its record stands, the gates are
+        # not applied again (no second promotion of the same model).
+        context.log.info(
+            "model %d is %s already; its recorded evaluation is kept",
+            version_id,
+            record.status.value,
+        )
     preview = decide_promotion(report, evaluation, registry.champion_id())
     plausible = plausibility(report["pooled"])
     return dg.MaterializeResult(

@@ -156,8 +156,17 @@ def _written_since(path: Any, since: float) -> bool:
         return False
 
 
-def train(platform: Platform, window_days: int, end: dt.date | None) -> int:
-    """Train and evaluate a candidate; returns its model version id."""
+@dataclass(frozen=True)
+class Trained:
+    """``reused``: a version trained from the same recipe, code and data was registered
+    already, and model_candidate returned it instead of training again."""
+
+    model_version_id: int
+    reused: bool
+
+
+def train(platform: Platform, window_days: int, end: dt.date | None) -> Trained:
+    """Train and evaluate a candidate (or reuse the identical registered one)."""
     config: dict[str, Any] = {"window_days": window_days}
     if end is not None:
         config["end_date"] = end.isoformat()
@@ -168,7 +177,11 @@ def train(platform: Platform, window_days: int, end: dt.date | None) -> int:
         {**QUIET, "ops": {"model_candidate": {"config": config}}},
     )
     [materialization] = result.asset_materializations_for_node("model_candidate")
-    return int(materialization.metadata["model_version_id"].value)  # type: ignore[arg-type]
+    reused = materialization.metadata.get("reused")
+    return Trained(
+        int(materialization.metadata["model_version_id"].value),  # type: ignore[arg-type]
+        bool(reused is not None and reused.value),
+    )
 
 
 def promote_by_sensor(platform: Platform) -> list[dict[str, Any]]:
