@@ -21,7 +21,7 @@ def _demo(capsys: pytest.CaptureFixture[str]) -> str:
     return out
 
 
-@pytest.mark.research
+@pytest.mark.slow
 def test_a_market_with_nothing_to_find_ends_without_a_champion_and_reruns_reuse(
     cli_env, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], database_url
 ) -> None:

@@ -56,16 +56,21 @@ from pathlib import Path
 FEATURE_CODE_MODULES = ("spec", "grid", "batch", "streaming")
 
 
-@cache
-def feature_code_digest() -> str:
-    """SHA-256 of the feature code's syntax trees (comments and formatting do not count;
-    a changed formula, docstring or constant does)."""
+def code_digest(folder: Path, modules: tuple[str, ...]) -> str:
+    """SHA-256 of the syntax trees of ``folder/<module>.py`` for each of ``modules``
+    (comments and formatting do not count; a changed formula, docstring or constant does)."""
     digest = hashlib.sha256()
-    for name in FEATURE_CODE_MODULES:
-        source = Path(__file__).with_name(f"{name}.py").read_text(encoding="utf-8")
+    for name in modules:
+        source = (folder / f"{name}.py").read_text(encoding="utf-8")
         digest.update(name.encode())
         digest.update(ast.dump(ast.parse(source)).encode())
     return digest.hexdigest()
+
+
+@cache
+def feature_code_digest() -> str:
+    """``code_digest`` of the feature modules of this package."""
+    return code_digest(Path(__file__).parent, FEATURE_CODE_MODULES)
 
 
 @dataclass(frozen=True)
