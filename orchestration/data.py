@@ -298,7 +298,8 @@ def feature_table(
                 lambda c: c.lookahead_passed,
                 lambda c: c.lookahead_reason(),
                 {
-                    "cutoffs_per_session": config.lookahead_cutoffs + 1,
+                    "random_cutoffs_per_session": config.lookahead_cutoffs,
+                    "fixed_cutoff": "the penultimate minute of each session",
                     "seed": config.check_seed,
                     "rows_compared": sum(c.lookahead.rows_compared for c in checks if c.lookahead),
                 },
