@@ -17,6 +17,7 @@ import dagster as dg
 from orchestration import plots
 from orchestration.data import feature_table
 from orchestration.feature_checks import CheckedDays, checked_days
+from orchestration.model_metadata import defined, evaluation_metadata, fold_table, metadata_float
 from orchestration.resources import DatabaseResource, LakeResource, PlatformSettingsResource
 from trading_runtime.backtest.replay import BacktestConfig
 from trading_runtime.domain.enums import ModelStatus
@@ -31,14 +32,9 @@ from trading_runtime.modeling.pipeline import (
 from trading_runtime.modeling.promotion import decide_promotion, plausibility
 from trading_runtime.modeling.recipe import recipe_fingerprint
 from trading_runtime.modeling.summary import (
-    caveat,
-    fold_rows,
-    gate_lines,
     model_lines,
-    rounded,
-    spread_lines,
 )
-from trading_runtime.modeling.training import TrainingConfig
+from trading_runtime.modeling.training import InsufficientDataError, TrainingConfig
 from trading_runtime.modeling.walkforward import FoldScheme, WalkForwardConfig
 
 MODEL_NAME = "direction-xgb"
@@ -96,7 +92,14 @@ def model_candidate(
     stored = [day for day in parquet.bar_days() if parquet.has_features(day, FEATURE_SPEC.hash)]
     end = dt.date.fromisoformat(config.end_date) if config.end_date else None
     checked = checked_days(context.instance, [d for d in stored if end is None or d <= end])
-    days = window_days(checked.passed, config.window_days, end)
+    try:
+        days = window_days(checked.passed, config.window_days, end)
+    except InsufficientDataError as error:
+        left_out = checked.excluded_lines()
+        raise dg.Failure(
+            f"{error} with passing leak checks"
+            + (f"; {len(left_out)} left out, e.g. {left_out[-1]}" if left_out else "")
+        ) from error
     # Days inside the window's span that the leak checks kept out of it, named.
     excluded = {day: why for day, why in checked.excluded.items() if day >= days[0]}
     for day, why in sorted(excluded.items()):
@@ -173,7 +176,7 @@ def model_candidate(
             "folds": len(validation.folds),
             "fold_rounds": dg.MetadataValue.json([o.rounds for o in validation.folds]),
             "refit_rounds": int(refit.metrics["rounds"]),
-            "walk_forward": _fold_table(report),
+            "walk_forward": fold_table(report),
             "artifact_bytes": len(artifact),
             "feature_importance": plots.feature_importance(refit.model.feature_importance()),
             **leak_metadata,
@@ -257,7 +260,7 @@ def model_evaluation(
     preview = decide_promotion(report, evaluation, registry.champion_id())
     plausible = plausibility(report["pooled"])
     return dg.MaterializeResult(
-        metadata=_evaluation_metadata(version_id, report, evaluation["champion"], preview.gates),
+        metadata=evaluation_metadata(version_id, report, evaluation["champion"], preview.gates),
         check_results=[
             dg.AssetCheckResult(
                 check_name="evaluation_sanity",
@@ -269,10 +272,10 @@ def model_evaluation(
                 passed=bool(plausible["passed"]),
                 severity=dg.AssetCheckSeverity.WARN,
                 description=plausible["reason"],
-                metadata=_defined(
+                metadata=defined(
                     {
-                        "daily_sharpe": _float(plausible["daily_sharpe"], "ratio"),
-                        "win_rate_pct": _float(plausible["win_rate"], "percent"),
+                        "daily_sharpe": metadata_float(plausible["daily_sharpe"], "ratio"),
+                        "win_rate_pct": metadata_float(plausible["win_rate"], "percent"),
                         "max_daily_sharpe": float(plausible["max_daily_sharpe"]),
                         "max_win_rate_pct": 100.0 * float(plausible["max_win_rate"]),
                     }
@@ -285,79 +288,6 @@ def model_evaluation(
 def backtest_config(platform: PlatformSettingsResource) -> BacktestConfig:
     """Cash, rules and trading costs from the settings (the costs every backtest charges)."""
     return platform.get().backtest_config()
-
-
-def _float(value: Any, kind: str) -> dg.MetadataValue | None:
-    """A float rounded for people; None (left out of the metadata) when undefined."""
-    number = rounded(value, kind)
-    return None if number is None else dg.MetadataValue.float(float(number))
-
-
-def _fold_table(report: dict[str, Any]) -> dg.MetadataValue:
-    """The fold table (rounded by ``fold_rows``: percentages in percent)."""
-    rows = fold_rows(report)
-    columns = [
-        dg.TableColumn(name, "string" if name in ("fold", "train", "test") else "float")
-        for name in rows[0]
-    ]
-    return dg.MetadataValue.table(
-        records=[dg.TableRecord(row) for row in rows], schema=dg.TableSchema(columns=columns)
-    )
-
-
-def _evaluation_metadata(
-    version_id: int,
-    report: dict[str, Any],
-    champion: dict[str, Any] | None,
-    gates: dict[str, dict[str, Any]],
-) -> dict[str, Any]:
-    pooled = report["pooled"]
-    intervals = report["intervals"]
-    metadata: dict[str, Any] = {
-        "model_version_id": version_id,
-        "test_days": f"{report['daily'][0]['day']}..{report['daily'][-1]['day']} "
-        f"({len(report['daily'])} days in {len(report['folds'])} folds)",
-        "walk_forward": _fold_table(report),
-        "summary": dg.MetadataValue.md("\n\n".join(spread_lines(report))),
-        "logloss": _float(pooled["logloss"], "logloss"),
-        "prior_logloss": _float(pooled["prior_logloss"], "logloss"),
-        "logloss_improvement": _float(pooled["logloss_improvement"], "logloss"),
-        "logloss_improvement_lower": _float(intervals["logloss_improvement"]["lower"], "logloss"),
-        "brier": _float(pooled["brier"], "logloss"),
-        "prior_brier": _float(pooled["prior_brier"], "logloss"),
-        "accuracy_pct": _float(pooled["accuracy"], "percent"),
-        "majority_accuracy_pct": _float(pooled["majority_accuracy"], "percent"),
-        "ece": _float(pooled["ece"], "logloss"),
-        "ic": _float(pooled["ic"], "ic"),
-        "icir": _float(pooled["icir"], "ratio"),
-        "rank_ic": _float(pooled["rank_ic"], "ic"),
-        "rank_icir": _float(pooled["rank_icir"], "ratio"),
-        "trades": dg.MetadataValue.int(int(pooled.get("trades") or 0)),
-        "win_rate_pct": _float(pooled.get("win_rate"), "percent"),
-        "mean_net_bps_per_trade": _float(pooled.get("mean_net_bps"), "bps"),
-        "net_return_pct": _float(pooled.get("net_return"), "percent"),
-        "gross_return_pct": _float(pooled.get("gross_return"), "percent"),
-        "benchmark_return_pct": _float(pooled.get("benchmark_return"), "percent"),
-        "daily_sharpe": _float(pooled.get("daily_sharpe"), "ratio"),
-        "information_ratio": _float(pooled.get("information_ratio"), "ratio"),
-        "max_drawdown_pct": _float(pooled.get("max_drawdown"), "percent"),
-        "costs_usd": _float(pooled.get("costs"), "money"),
-        "gates_preview": dg.MetadataValue.md("\n".join(f"- {line}" for line in gate_lines(gates))),
-        "returns": plots.walk_forward_returns(report["daily"]),
-        "confusion_matrix": plots.confusion_matrix(pooled["confusion_matrix"]),
-        "reliability": plots.reliability(report["calibration"]),
-    }
-    warning = caveat(report)
-    if warning:
-        metadata["caveat"] = dg.MetadataValue.md(f"**{warning}**")
-    if champion is not None:
-        metadata["champion_id"] = champion["id"]
-        metadata["champion_scored_days"] = len(champion["daily_logloss"])
-    return _defined(metadata)
-
-
-def _defined(metadata: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in metadata.items() if value is not None}
 
 
 def candidate_summary(registry: Any, model_version_id: int | None = None) -> list[tuple[str, str]]:
