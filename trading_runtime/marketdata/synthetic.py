@@ -12,7 +12,7 @@ The price model, per session of ``n`` minutes (390, or 210 on early closes):
   log-normal daily volatility regime shared by all symbols.
 * **Symbols.** ``r_i,k = beta_i * m_k + idiosyncratic_i,k``. The idiosyncratic part is a
   random walk plus two mean-reverting states, both scaled by ``predictability`` (1: the
-  default strength; 0: a market with nothing to find, every return unpredictable):
+  default strength; 0: no planted component, every true return unpredictable):
 
   - an Ornstein-Uhlenbeck deviation ``x`` (rate ``ou_rate * predictability`` per minute), a
     weak, continuous mean reversion of the symbol against the market;
@@ -47,6 +47,12 @@ What the feed shows of it (see :class:`SyntheticMarketParameters`):
   (:meth:`SyntheticMarket.splits` lists them).
 
 Prices are rounded to cents; every bar satisfies ``low <= open, close <= high``.
+
+What the feed's shape leaves predictable even at ``predictability=0`` (as in a real sparse
+feed): a symbol without a bar in a minute keeps its last close on the minute grid while the
+market moves, so its next print catches up with the reference's move (stale prices), and cent
+rounding makes consecutive one-minute returns slightly negatively correlated. Neither can be
+traded at the stale or rounded price: orders fill at the next bar's open.
 """
 
 from __future__ import annotations
