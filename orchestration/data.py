@@ -7,14 +7,18 @@ reports a materialization for every session stored before the failure (so the UI
 the lake holds), and a retry, or the next run, fetches only the sessions still missing.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
+from orchestration.feature_checks import FAILED_DAYS, FEATURE_PARITY, NO_LOOKAHEAD, PASSED_DAYS
 from orchestration.partitions import TRADING_DAYS, partition_day, partition_key
 from orchestration.resources import LakeResource, MarketDataResource, PlatformSettingsResource
-from trading_runtime.features.build import build_feature_day, check_no_lookahead, check_parity
+from trading_runtime.features.build import build_feature_day
+from trading_runtime.features.checks import DayChecks, check_stored_day, streaming_sample
 from trading_runtime.features.spec import FEATURE_SPEC
 from trading_runtime.marketdata.coverage import CoverageStatus, CoverageSummary
 from trading_runtime.marketdata.ingest import IngestResult, ingest_days, verify_stored_day
@@ -183,6 +187,24 @@ def _coverage_table(flagged: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+class FeatureConfig(dg.Config):
+    lookahead_cutoffs: int = Field(
+        default=4,
+        ge=1,
+        description="Random cutoffs per session for no_lookahead (one per equal part of the "
+        "session, plus the penultimate minute).",
+    )
+    check_seed: int = Field(
+        default=0, description="Seed of the no_lookahead cutoffs and the streaming sample."
+    )
+    streaming_sample_days: int = Field(
+        default=3,
+        ge=1,
+        description="Sessions of the run replayed through the streaming (live) feature code "
+        "for feature_parity: the newest and others drawn at random.",
+    )
+
+
 @dg.asset(
     partitions_def=TRADING_DAYS,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -191,36 +213,60 @@ def _coverage_table(flagged: pd.DataFrame) -> str:
     kinds={"parquet"},
     check_specs=[
         dg.AssetCheckSpec(
-            "feature_parity",
+            FEATURE_PARITY,
             asset="feature_table",
             blocking=True,
-            description="Train/serve parity: a stored session replayed through the streaming "
-            "(live) feature code equals the batch features. Blocks training when it fails.",
+            description="Train/serve parity on every session of the run: the stored table "
+            "equals the batch features recomputed from the stored bars, and on sampled sessions "
+            "a replay through the streaming (live) feature code equals them too. The sessions "
+            "that failed are named; training leaves them out.",
         ),
         dg.AssetCheckSpec(
-            "no_lookahead",
+            NO_LOOKAHEAD,
             asset="feature_table",
             blocking=True,
-            description="No look-ahead: features are unchanged when the bars after each "
-            "minute are removed. Blocks training when it fails.",
+            description="No look-ahead on every session of the run: the stored rows up to each "
+            "of several random (seeded) cutoffs equal the features recomputed with the bars "
+            "after the cutoff removed. The sessions that failed are named; training leaves "
+            "them out.",
         ),
     ],
-    description=f"Batch features per session on the minute grid (spec {FEATURE_SPEC.hash}); "
-    "symbol-days excluded by their coverage record are left out; the live loop computes the "
-    "same definitions incrementally.",
+    description=f"Batch features per session on the minute grid (spec {FEATURE_SPEC.hash}, "
+    "which covers the feature code); symbol-days excluded by their coverage record are left "
+    "out; the live loop computes the same definitions incrementally.",
 )
 def feature_table(
-    context: dg.AssetExecutionContext, lake: LakeResource, platform: PlatformSettingsResource
+    context: dg.AssetExecutionContext,
+    config: FeatureConfig,
+    lake: LakeResource,
+    platform: PlatformSettingsResource,
 ) -> dg.MaterializeResult:
     reference = platform.get().reference_symbol
+    parquet = lake.lake()
     days = [partition_day(key) for key in context.partition_keys]
-    results = [build_feature_day(day, lake.lake(), reference) for day in days]
+    results = [build_feature_day(day, parquet, reference) for day in days]
     excluded = [(r.day, symbol, reason) for r in results for symbol, reason in r.excluded.items()]
-    # The checks replay the newest session of the run (streaming over a whole day is the
-    # expensive part; one day exercises every feature and the session boundaries).
-    sample = results[-1].bars
-    parity = check_parity(sample, reference)
-    lookahead = check_no_lookahead(sample, reference)
+    replayed = streaming_sample(days, config.streaming_sample_days, config.check_seed)
+    checks = [
+        check_stored_day(
+            day,
+            parquet,
+            reference,
+            cutoffs=config.lookahead_cutoffs,
+            seed=config.check_seed,
+            streaming=day in replayed,
+        )
+        for day in days
+    ]
+    for check in checks:
+        if not (check.lookahead_passed and check.parity_passed):
+            context.log.warning(
+                "%s fails its leak checks (training leaves it out): no_lookahead: %s; "
+                "feature_parity: %s",
+                check.day,
+                check.lookahead_reason(),
+                check.parity_reason(),
+            )
     return dg.MaterializeResult(
         metadata={
             "feature_spec": FEATURE_SPEC.hash,
@@ -236,26 +282,53 @@ def feature_table(
             ),
         },
         check_results=[
-            dg.AssetCheckResult(
-                check_name="feature_parity",
-                passed=parity.passed,
-                metadata={
-                    "session": str(days[-1]),
-                    "rows_compared": parity.rows_compared,
-                    "mismatched_rows": parity.mismatched_rows,
-                    "tolerance": parity.tolerance,
-                    "max_abs_difference": dg.MetadataValue.json(parity.max_abs_difference),
+            _day_check_result(
+                FEATURE_PARITY,
+                checks,
+                lambda c: c.parity_passed,
+                lambda c: c.parity_reason(),
+                {
+                    "streaming_replayed": dg.MetadataValue.json(sorted(map(str, replayed))),
+                    "rows_compared": sum(c.stored.rows_compared for c in checks if c.stored),
                 },
             ),
-            dg.AssetCheckResult(
-                check_name="no_lookahead",
-                passed=lookahead.passed,
-                metadata={
-                    "session": str(days[-1]),
-                    "cutoff": lookahead.cutoff,
-                    "rows_compared": lookahead.rows_compared,
-                    "changed_rows": lookahead.changed_rows,
+            _day_check_result(
+                NO_LOOKAHEAD,
+                checks,
+                lambda c: c.lookahead_passed,
+                lambda c: c.lookahead_reason(),
+                {
+                    "random_cutoffs_per_session": config.lookahead_cutoffs,
+                    "fixed_cutoff": "the penultimate minute of each session",
+                    "seed": config.check_seed,
+                    "rows_compared": sum(c.lookahead.rows_compared for c in checks if c.lookahead),
                 },
             ),
         ],
+    )
+
+
+def _day_check_result(
+    name: str,
+    checks: list[DayChecks],
+    passed: Callable[[DayChecks], bool],
+    reason: Callable[[DayChecks], str],
+    extra: dict[str, Any],
+) -> dg.AssetCheckResult:
+    """One result for the run, with the per-session outcome in ``passed_days`` and
+    ``failed_days`` (what training reads, see ``orchestration.feature_checks``)."""
+    failed = [c for c in checks if not passed(c)]
+    return dg.AssetCheckResult(
+        check_name=name,
+        passed=not failed,
+        description=f"{len(failed)} of {len(checks)} sessions failed" if failed else None,
+        metadata={
+            PASSED_DAYS: dg.MetadataValue.json([str(c.day) for c in checks if passed(c)]),
+            FAILED_DAYS: dg.MetadataValue.json([str(c.day) for c in failed]),
+            "sessions_checked": len(checks),
+            "failures": dg.MetadataValue.md(
+                "\n".join(f"- {c.day}: {reason(c)}" for c in failed[:_MAX_TABLE_ROWS]) or "none"
+            ),
+            **extra,
+        },
     )

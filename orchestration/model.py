@@ -17,9 +17,12 @@ from upath import UPath
 
 from orchestration import plots
 from orchestration.data import feature_table
+from orchestration.feature_checks import CheckedDays, checked_days
+from orchestration.model_metadata import defined, evaluation_metadata, fold_table, metadata_float
 from orchestration.report_metadata import model_report_metadata
 from orchestration.resources import DatabaseResource, LakeResource, PlatformSettingsResource
 from trading_runtime.backtest.replay import BacktestConfig
+from trading_runtime.domain.enums import ModelStatus
 from trading_runtime.features.spec import FEATURE_SPEC
 from trading_runtime.modeling.artifact import ARTIFACT_FORMAT, ModelIncompatibleError, TradingModel
 from trading_runtime.modeling.pipeline import (
@@ -29,15 +32,16 @@ from trading_runtime.modeling.pipeline import (
     window_days,
 )
 from trading_runtime.modeling.promotion import decide_promotion, plausibility
+from trading_runtime.modeling.recipe import recipe_fingerprint
 from trading_runtime.modeling.summary import (
-    caveat,
-    fold_rows,
-    gate_lines,
     model_lines,
-    rounded,
-    spread_lines,
 )
-from trading_runtime.modeling.training import Fitter, TrainingConfig, fit_booster
+from trading_runtime.modeling.training import (
+    Fitter,
+    InsufficientDataError,
+    TrainingConfig,
+    fit_booster,
+)
 from trading_runtime.modeling.walkforward import FoldScheme, WalkForwardConfig
 from trading_runtime.reports.model_tearsheet import read_model, write_model_tearsheet
 
@@ -80,8 +84,10 @@ class TrainingRunConfig(dg.Config):
     group_name="model",
     kinds={"xgboost", "postgres"},
     description="XGBoost multi:softprob (down/flat/up over the label horizon): the recipe is "
-    "walked forward over a rolling window of sessions (folds with an embargo, each backtested "
-    "on its test block), then refit on the whole window and registered as a candidate.",
+    "walked forward over a rolling window of sessions whose latest no_lookahead and "
+    "feature_parity results passed (folds with an embargo, each backtested on its test block), "
+    "then refit on the whole window and registered as a candidate. A version already trained "
+    "from the same recipe, code and data is reused, not retrained.",
 )
 def model_candidate(
     context: dg.AssetExecutionContext,
@@ -91,33 +97,76 @@ def model_candidate(
     platform: PlatformSettingsResource,
 ) -> dg.MaterializeResult:
     parquet = lake.lake()
-    available = [day for day in parquet.bar_days() if parquet.has_features(day, FEATURE_SPEC.hash)]
+    stored = [day for day in parquet.bar_days() if parquet.has_features(day, FEATURE_SPEC.hash)]
     end = dt.date.fromisoformat(config.end_date) if config.end_date else None
-    days = window_days(available, config.window_days, end)
-    walk_forward = config.walk_forward()
+    checked = checked_days(context.instance, [d for d in stored if end is None or d <= end])
+    try:
+        days = window_days(checked.passed, config.window_days, end)
+    except InsufficientDataError as error:
+        left_out = checked.excluded_lines()
+        raise dg.Failure(
+            f"{error} with passing leak checks"
+            + (f"; {len(left_out)} left out, e.g. {left_out[-1]}" if left_out else "")
+        ) from error
+    # Days inside the window's span that the leak checks kept out of it, named.
+    excluded = {day: why for day, why in checked.excluded.items() if day >= days[0]}
+    for day, why in sorted(excluded.items()):
+        context.log.warning("feature partition %s left out of training: %s", day, why)
+    leak_metadata: dict[str, Any] = {
+        "leak_checked_days": len(days),
+        "excluded_partitions": dg.MetadataValue.md(
+            "\n".join(f"- {line}" for line in CheckedDays([], excluded).excluded_lines()) or "none"
+        ),
+    }
+    backtest = backtest_config(platform)
+    training, walk_forward = config.training(), config.walk_forward()
+    fingerprint = recipe_fingerprint(parquet, days, (training, walk_forward, backtest))
+    registry = database.registry()
+    existing = registry.find_by_recipe(MODEL_NAME, fingerprint)
+    if existing is not None:
+        context.log.info(
+            "reusing model %d (%s): same recipe, code and data (fingerprint %s); not retrained",
+            existing.id,
+            existing.status.value,
+            fingerprint,
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "model_version_id": existing.id,
+                "reused": True,
+                "recipe_fingerprint": fingerprint,
+                "window": f"{existing.lineage.train_start}..{existing.lineage.train_end}",
+                **leak_metadata,
+            }
+        )
     validation = validate_candidate(
         parquet,
         days,
-        config.training(),
+        training,
         walk_forward,
-        backtest_config(platform),
+        backtest,
         fitter=_counted_fits(context, walk_forward.folds + 1),
     )
     refit = validation.refit
     artifact = refit.model.to_bytes()
     report = validation.report
-    version_id = database.registry().register_candidate(
+    version_id = registry.register_candidate(
         name=MODEL_NAME,
         artifact=artifact,
         artifact_format=ARTIFACT_FORMAT,
         feature_spec_hash=FEATURE_SPEC.hash,
         feature_names=list(FEATURE_SPEC.names),
-        params={**refit.params, "walk_forward": report["design"]},
+        params={
+            **refit.params,
+            "walk_forward": report["design"],
+            "recipe_fingerprint": fingerprint,
+        },
         metrics={
             **refit.metrics,
             "train_priors": list(validation.window_priors),
             "fold_rounds": [outcome.rounds for outcome in validation.folds],
             "walk_forward": report,
+            "excluded_partitions": {str(d): why for d, why in sorted(excluded.items())},
         },
         # The refit trained on the whole window; the folds that validated it are in
         # metrics["walk_forward"]["folds"].
@@ -135,14 +184,17 @@ def model_candidate(
     return dg.MaterializeResult(
         metadata={
             "model_version_id": version_id,
+            "reused": False,
+            "recipe_fingerprint": fingerprint,
             "window": f"{refit.split.train[0]}..{refit.split.train[-1]}",
             "rows": validation.dataset_rows,
             "folds": len(validation.folds),
             "fold_rounds": dg.MetadataValue.json([o.rounds for o in validation.folds]),
             "refit_rounds": int(refit.metrics["rounds"]),
-            "walk_forward": _fold_table(report),
+            "walk_forward": fold_table(report),
             "artifact_bytes": len(artifact),
             "feature_importance": plots.feature_importance(refit.model.feature_importance()),
+            **leak_metadata,
         }
     )
 
@@ -199,13 +251,30 @@ def model_evaluation(
             champion.metrics.get("walk_forward") or {},
             report,
         )
-    # Per-day leak-check results are not collected yet: the gate records itself as skipped.
-    evaluation = evaluation_record(report, champion_id, champion_scores)
+    # The leak checks as they stand now: a training day whose check failed since is caught.
+    training_days = [dt.date.fromisoformat(day) for day in report.get("training_days") or []]
+    checked = checked_days(context.instance, training_days)
+    evaluation = evaluation_record(
+        report, champion_id, champion_scores, [day.isoformat() for day in checked.passed]
+    )
     problems = evaluation["sanity"]["problems"]
-    registry.record_evaluation(version_id, evaluation)
+    if record.status is ModelStatus.CANDIDATE:
+        # A decision already taken (held for review) stays with the version.
+        decided = (record.evaluation or {}).get("decision")
+        registry.record_evaluation(
+            version_id, {**evaluation, "decision": decided} if decided else evaluation
+        )
+    else:
+        # A reused version that was decided on already: its record stands, the gates are
+        # not applied again (no second promotion of the same model).
+        context.log.info(
+            "model %d is %s already; its recorded evaluation is kept",
+            version_id,
+            record.status.value,
+        )
     preview = decide_promotion(report, evaluation, registry.champion_id())
     plausible = plausibility(report["pooled"])
-    metadata = _evaluation_metadata(version_id, report, evaluation["champion"], preview.gates)
+    metadata = evaluation_metadata(version_id, report, evaluation["champion"], preview.gates)
     metadata |= _model_tearsheet(context, registry, version_id, lake.data_root)
     return dg.MaterializeResult(
         metadata=metadata,
@@ -220,10 +289,10 @@ def model_evaluation(
                 passed=bool(plausible["passed"]),
                 severity=dg.AssetCheckSeverity.WARN,
                 description=plausible["reason"],
-                metadata=_defined(
+                metadata=defined(
                     {
-                        "daily_sharpe": _float(plausible["daily_sharpe"], "ratio"),
-                        "win_rate_pct": _float(plausible["win_rate"], "percent"),
+                        "daily_sharpe": metadata_float(plausible["daily_sharpe"], "ratio"),
+                        "win_rate_pct": metadata_float(plausible["win_rate"], "percent"),
                         "max_daily_sharpe": float(plausible["max_daily_sharpe"]),
                         "max_win_rate_pct": 100.0 * float(plausible["max_win_rate"]),
                     }
@@ -265,85 +334,8 @@ def _model_tearsheet(
 
 
 def backtest_config(platform: PlatformSettingsResource) -> BacktestConfig:
-    settings = platform.get()
-    return BacktestConfig(
-        starting_cash=settings.sim_starting_cash,
-        decision=settings.decision_config(),
-        reference_symbol=settings.reference_symbol,
-    )
-
-
-def _float(value: Any, kind: str) -> dg.MetadataValue | None:
-    """A float rounded for people; None (left out of the metadata) when undefined."""
-    number = rounded(value, kind)
-    return None if number is None else dg.MetadataValue.float(float(number))
-
-
-def _fold_table(report: dict[str, Any]) -> dg.MetadataValue:
-    """The fold table (rounded by ``fold_rows``: percentages in percent)."""
-    rows = fold_rows(report)
-    columns = [
-        dg.TableColumn(name, "string" if name in ("fold", "train", "test") else "float")
-        for name in rows[0]
-    ]
-    return dg.MetadataValue.table(
-        records=[dg.TableRecord(row) for row in rows], schema=dg.TableSchema(columns=columns)
-    )
-
-
-def _evaluation_metadata(
-    version_id: int,
-    report: dict[str, Any],
-    champion: dict[str, Any] | None,
-    gates: dict[str, dict[str, Any]],
-) -> dict[str, Any]:
-    pooled = report["pooled"]
-    intervals = report["intervals"]
-    metadata: dict[str, Any] = {
-        "model_version_id": version_id,
-        "test_days": f"{report['daily'][0]['day']}..{report['daily'][-1]['day']} "
-        f"({len(report['daily'])} days in {len(report['folds'])} folds)",
-        "walk_forward": _fold_table(report),
-        "summary": dg.MetadataValue.md("\n\n".join(spread_lines(report))),
-        "logloss": _float(pooled["logloss"], "logloss"),
-        "prior_logloss": _float(pooled["prior_logloss"], "logloss"),
-        "logloss_improvement": _float(pooled["logloss_improvement"], "logloss"),
-        "logloss_improvement_lower": _float(intervals["logloss_improvement"]["lower"], "logloss"),
-        "brier": _float(pooled["brier"], "logloss"),
-        "prior_brier": _float(pooled["prior_brier"], "logloss"),
-        "accuracy_pct": _float(pooled["accuracy"], "percent"),
-        "majority_accuracy_pct": _float(pooled["majority_accuracy"], "percent"),
-        "ece": _float(pooled["ece"], "logloss"),
-        "ic": _float(pooled["ic"], "ic"),
-        "icir": _float(pooled["icir"], "ratio"),
-        "rank_ic": _float(pooled["rank_ic"], "ic"),
-        "rank_icir": _float(pooled["rank_icir"], "ratio"),
-        "trades": dg.MetadataValue.int(int(pooled.get("trades") or 0)),
-        "win_rate_pct": _float(pooled.get("win_rate"), "percent"),
-        "mean_net_bps_per_trade": _float(pooled.get("mean_net_bps"), "bps"),
-        "net_return_pct": _float(pooled.get("net_return"), "percent"),
-        "gross_return_pct": _float(pooled.get("gross_return"), "percent"),
-        "benchmark_return_pct": _float(pooled.get("benchmark_return"), "percent"),
-        "daily_sharpe": _float(pooled.get("daily_sharpe"), "ratio"),
-        "information_ratio": _float(pooled.get("information_ratio"), "ratio"),
-        "max_drawdown_pct": _float(pooled.get("max_drawdown"), "percent"),
-        "costs_usd": _float(pooled.get("costs"), "money"),
-        "gates_preview": dg.MetadataValue.md("\n".join(f"- {line}" for line in gate_lines(gates))),
-        "returns": plots.walk_forward_returns(report["daily"]),
-        "confusion_matrix": plots.confusion_matrix(pooled["confusion_matrix"]),
-        "reliability": plots.reliability(report["calibration"]),
-    }
-    warning = caveat(report)
-    if warning:
-        metadata["caveat"] = dg.MetadataValue.md(f"**{warning}**")
-    if champion is not None:
-        metadata["champion_id"] = champion["id"]
-        metadata["champion_scored_days"] = len(champion["daily_logloss"])
-    return _defined(metadata)
-
-
-def _defined(metadata: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in metadata.items() if value is not None}
+    """Cash, rules and trading costs from the settings (the costs every backtest charges)."""
+    return platform.get().backtest_config()
 
 
 def candidate_summary(registry: Any, model_version_id: int | None = None) -> list[tuple[str, str]]:

@@ -9,6 +9,9 @@ Map:
                         live only with the explicit confirmation)
     Settings.decision_config()
                         the strategy and risk rules, built from the flat keys
+    Settings.fill_model_config() / backtest_config()
+                        the trading costs every backtest charges (commission, half-spread,
+                        slippage), on the venue's fill model
 """
 
 from __future__ import annotations
@@ -23,11 +26,18 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from trading_runtime.domain.enums import TradingMode
 from trading_runtime.marketdata.universe import DEFAULT_UNIVERSE, REFERENCE_SYMBOL
+from trading_runtime.venue.fills import FillModelConfig as _FillModel
 
 if TYPE_CHECKING:
+    from trading_runtime.backtest.replay import BacktestConfig
     from trading_runtime.core.minute import DecisionConfig
 
 LIVE_TRADING_CONFIRMATION = "I understand this trades real money"
+
+
+def _venue_default(name: str) -> Any:
+    """A cost's default, as the venue's fill model defines it (one place)."""
+    return _FillModel.__dataclass_fields__[name].default
 
 
 class ConfigurationError(ValueError):
@@ -137,6 +147,36 @@ class Settings(BaseSettings):
     cancel_open_orders_on_stop: bool = Field(default=True, alias="CANCEL_OPEN_ORDERS_ON_STOP")
     model_poll_interval_s: float = Field(default=30.0, gt=0, alias="MODEL_POLL_INTERVAL_S")
 
+    # --- trading costs in backtests (the venue's fill model; defaults are conservative) ----
+    commission_per_share: Decimal = Field(
+        default=_venue_default("commission_per_share"),
+        ge=0,
+        alias="COMMISSION_PER_SHARE",
+        description="dollars per share executed (0 at Alpaca for US equities)",
+    )
+    commission_per_order: Decimal = Field(
+        default=_venue_default("commission_per_order"),
+        ge=0,
+        alias="COMMISSION_PER_ORDER",
+        description="dollars per order, on its first execution",
+    )
+    half_spread_bps: Decimal | None = Field(
+        default=None,
+        ge=0,
+        alias="HALF_SPREAD_BPS",
+        description="half the bid-ask spread in bps of the open; unset: estimated from each "
+        "bar as SPREAD_RANGE_FRACTION of its high-low range",
+    )
+    spread_range_fraction: Decimal = Field(
+        default=_venue_default("spread_range_fraction"), ge=0, le=1, alias="SPREAD_RANGE_FRACTION"
+    )
+    slippage_bps: Decimal = Field(
+        default=_venue_default("slippage_bps"),
+        ge=0,
+        alias="SLIPPAGE_BPS",
+        description="price moved against every execution, in bps of the open",
+    )
+
     # --- sim -------------------------------------------------------------------------------
     sim_starting_cash: Decimal = Field(default=Decimal("100000"), gt=0, alias="SIM_STARTING_CASH")
     sim_replay_speed: float = Field(
@@ -221,6 +261,27 @@ class Settings(BaseSettings):
                 legacy_day_trade_guard=self.legacy_day_trade_guard,
             ),
             flatten_on_kill_switch=self.flatten_on_kill_switch,
+        )
+
+    def fill_model_config(self) -> _FillModel:
+        """The venue's fill model with the configured costs."""
+        return _FillModel(
+            slippage_bps=self.slippage_bps,
+            half_spread_bps=self.half_spread_bps,
+            spread_range_fraction=self.spread_range_fraction,
+            commission_per_share=self.commission_per_share,
+            commission_per_order=self.commission_per_order,
+        )
+
+    def backtest_config(self) -> BacktestConfig:
+        """Everything a backtest takes from the settings: cash, rules, costs, reference."""
+        from trading_runtime.backtest.replay import BacktestConfig
+
+        return BacktestConfig(
+            starting_cash=self.sim_starting_cash,
+            decision=self.decision_config(),
+            fill_model=self.fill_model_config(),
+            reference_symbol=self.reference_symbol,
         )
 
     def database_url_from_parts(self) -> str | None:

@@ -136,8 +136,14 @@ def train(
     last = _day(end, "--end") if end else None
     platform = _platform()
     try:
-        model_id = jobs.train(platform, days, last)
-        console.print(model_report(platform.engine, model_id))
+        trained = jobs.train(platform, days, last)
+        if trained.reused:
+            console.print(
+                f"model {trained.model_version_id} was trained from the same recipe, code and "
+                "data already: reused, not retrained",
+                highlight=False,
+            )
+        console.print(model_report(platform.engine, trained.model_version_id))
     finally:
         platform.close()
 

@@ -1,10 +1,11 @@
 """``trading-platform demo``: the whole cycle through Dagster on the embedded defaults (no
 keys, no network, no database server): ingest and featurize a window of sessions of the
-synthetic market; train and evaluate a candidate with walk-forward validation; let the
-``promote_model`` sensor's gates decide (a candidate held as implausible is promoted by hand,
-with the reason on record; without a champion the live step is skipped); replay the next,
-unseen session through the live engine against the Alpaca emulator; materialize the day's
-report, and print a summary."""
+synthetic market (skipped when the lake holds them, checked); train and evaluate a candidate
+with walk-forward validation (an identical registered one is reused); let the
+``promote_model`` sensor's gates decide (a candidate held as implausible alone is promoted by
+hand, with the reason on record; one that failed any other gate never is); replay the next,
+unseen session through the live engine against the Alpaca emulator with the champion (the
+live step is skipped without one); materialize the day's report, and print a summary."""
 
 from __future__ import annotations
 
@@ -39,20 +40,48 @@ def demo(platform: jobs.Platform, window_days: int) -> None:
         f"history: {days[0]} .. {days[-1]} ({len(days)} sessions); replay: {replay_day}",
         highlight=False,
     )
-    jobs.ingest(platform, days)
-    jobs.train(platform, window_days, days[-1])
-    for outcome in jobs.promote_by_sensor(platform):
+    _ingest_or_reuse(platform, days)
+    trained = jobs.train(platform, window_days, days[-1])
+    champion_before = _champion_id(platform)
+    if trained.reused:
+        console.print(
+            f"    model {trained.model_version_id}: trained from the same recipe, code and data "
+            "already; reused, not retrained",
+            highlight=False,
+        )
+    outcomes = jobs.promote_by_sensor(platform)
+    for outcome in outcomes:
         console.print(f"    model {outcome['model_version_id']}: {outcome['action']}")
         if outcome["action"] == "hold":
             _promote_held_candidate(platform, outcome)
-    console.print(_model_summary(platform))
-    if _champion_id(platform) is None:
+    if not outcomes:
         console.print(
-            "No champion: the live session is not run (the live loop refuses to start without "
-            "a promoted model). The gates' reasons are above.",
+            f"    no promotion decision pending: model {trained.model_version_id} is "
+            f"{_status(platform, trained.model_version_id)} (not decided on again)",
+            highlight=False,
+        )
+    console.print(_model_summary(platform))
+    champion = _champion_id(platform)
+    if champion is None:
+        console.print(
+            "No champion: the live step is skipped, because the live loop refuses to start "
+            "without a promoted model. The gates' reasons are above; nothing trades until a "
+            "candidate passes them.",
             highlight=False,
         )
         return
+    if champion != trained.model_version_id:
+        console.print(
+            f"No new champion: model {trained.model_version_id} was not promoted (the gates' "
+            f"reasons are above). The live step trades the current champion, model {champion}, "
+            "unchanged.",
+            highlight=False,
+        )
+    elif champion == champion_before:
+        console.print(
+            f"Model {champion} is the champion already; the live step trades it.",
+            highlight=False,
+        )
     session = jobs.live_session(platform, {"session_date": str(replay_day)})
     jobs.daily_report(platform, replay_day)
     console.print(_summary(platform, session))
@@ -62,16 +91,55 @@ def demo(platform: jobs.Platform, window_days: int) -> None:
     )
 
 
+def _ingest_or_reuse(platform: jobs.Platform, days: list[dt.date]) -> None:
+    """Ingest unless every session is in the lake already, from the configured source, with
+    features of the current feature code whose latest leak checks passed."""
+    from orchestration.definitions import market_data_for
+    from orchestration.feature_checks import checked_days
+    from trading_runtime.features.spec import FEATURE_SPEC
+    from trading_runtime.marketdata.storage import ParquetLake
+
+    settings = platform.settings
+    lake = ParquetLake(settings.data_root)
+    source = market_data_for(settings).bar_source().name
+    stored = all(
+        lake.has_day(day, settings.universe, source) and lake.has_features(day, FEATURE_SPEC.hash)
+        for day in days
+    )
+    if stored and not checked_days(platform.instance, days).excluded:
+        platform.console.print(
+            f"    reused: all {len(days)} sessions are in the lake from {source} with features "
+            f"{FEATURE_SPEC.hash} whose leak checks passed; not ingested again",
+            highlight=False,
+        )
+        return
+    jobs.ingest(platform, days)
+
+
 def _promote_held_candidate(platform: jobs.Platform, outcome: dict[str, Any]) -> None:
     """The demo's market plants an edge on purpose, so its results are implausibly good and
     the candidate is held for review; the demo then does what an operator would do after
-    reading the caveat: a manual promotion with the reason on record."""
+    reading the caveat: a manual promotion with the reason on record. Only a candidate held
+    for plausibility alone: one that failed any other gate is never promoted by hand."""
+    failed = [name for name, gate in outcome["gates"].items() if gate["status"] == "failed"]
+    if failed != ["plausibility"]:
+        platform.console.print(
+            f"    held, but not for plausibility alone ({', '.join(failed)}): not promoted",
+            highlight=False,
+        )
+        return
     reason = (
         "demo on the synthetic market, whose planted edge is implausibly strong by design: "
         + outcome["reason"]
     )
     platform.console.print(f"    held for review; promoting by hand: {reason}", highlight=False)
     jobs.promote(platform, outcome["model_version_id"], reason, actor="make demo")
+
+
+def _status(platform: jobs.Platform, model_version_id: int) -> str:
+    from trading_runtime.store.registry import ModelRegistry
+
+    return ModelRegistry(platform.engine).get(model_version_id).status.value
 
 
 def _champion_id(platform: jobs.Platform) -> int | None:

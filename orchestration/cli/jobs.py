@@ -159,8 +159,17 @@ def _written_since(path: Any, since: float) -> bool:
         return False
 
 
-def train(platform: Platform, window_days: int, end: dt.date | None) -> int:
-    """Train and evaluate a candidate; returns its model version id."""
+@dataclass(frozen=True)
+class Trained:
+    """``reused``: a version trained from the same recipe, code and data was registered
+    already, and model_candidate returned it instead of training again."""
+
+    model_version_id: int
+    reused: bool
+
+
+def train(platform: Platform, window_days: int, end: dt.date | None) -> Trained:
+    """Train and evaluate a candidate (or reuse the identical registered one)."""
     config: dict[str, Any] = {"window_days": window_days}
     if end is not None:
         config["end_date"] = end.isoformat()
@@ -171,7 +180,11 @@ def train(platform: Platform, window_days: int, end: dt.date | None) -> int:
         {**QUIET, "ops": {"model_candidate": {"config": config}}},
     )
     [materialization] = result.asset_materializations_for_node("model_candidate")
-    return int(materialization.metadata["model_version_id"].value)  # type: ignore[arg-type]
+    reused = materialization.metadata.get("reused")
+    return Trained(
+        int(materialization.metadata["model_version_id"].value),  # type: ignore[arg-type]
+        bool(reused is not None and reused.value),
+    )
 
 
 def promote_by_sensor(platform: Platform) -> list[dict[str, Any]]:
@@ -274,7 +287,7 @@ def daily_report(platform: Platform, day: dt.date) -> None:
 
 def backtest(platform: Platform, days: list[dt.date], model_version_id: int | None) -> Any:
     """Backtest a model (default: the champion) over stored sessions; returns the result."""
-    from trading_runtime.backtest.replay import BacktestConfig, run_backtest
+    from trading_runtime.backtest.replay import run_backtest
     from trading_runtime.features.spec import FEATURE_SPEC
     from trading_runtime.marketdata.storage import ParquetLake
     from trading_runtime.modeling.artifact import TradingModel
@@ -301,9 +314,5 @@ def backtest(platform: Platform, days: list[dt.date], model_version_id: int | No
             lake.read_features_range(days, FEATURE_SPEC.hash),
             model,
             model_id,
-            BacktestConfig(
-                starting_cash=settings.sim_starting_cash,
-                decision=settings.decision_config(),
-                reference_symbol=settings.reference_symbol,
-            ),
+            settings.backtest_config(),
         )

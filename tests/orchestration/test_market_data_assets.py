@@ -32,7 +32,7 @@ class FlakySource:
 
     def __init__(self, fail_on: dt.date | None, drop: frozenset[str], once: bool) -> None:
         self.inner = SyntheticBarSource(7, "SPY")
-        self.name = "flaky synthetic"
+        self.name = self.inner.name  # its bars carry the inner source's provenance
         self.fail_on = fail_on
         self.drop = drop
         self.once = once

@@ -4,11 +4,15 @@
   without the symbol-days its coverage record excludes.
 * ``check_parity``: the streaming computation replayed over a day equals the batch table.
 * ``check_no_lookahead``: recomputing with the future removed leaves past rows unchanged.
+* ``compare_features``: the row-by-row comparison both use.
+
+``features.checks`` runs them over stored partitions (the data, not only the code).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,8 +115,20 @@ def check_parity(
     )
     streamed.insert(0, "timestamp", pd.DatetimeIndex(timestamps))
     streamed.insert(0, "symbol", symbols)
-    merged = batch.merge(
-        streamed, on=["symbol", "timestamp"], suffixes=("", "__stream"), how="outer", indicator=True
+    return compare_features(batch, streamed, spec, tolerance)
+
+
+def compare_features(
+    expected: pd.DataFrame,
+    actual: pd.DataFrame,
+    spec: FeatureSpec = FEATURE_SPEC,
+    tolerance: float = 1e-9,
+) -> ParityReport:
+    """Row-by-row comparison of two feature tables keyed by (symbol, timestamp): a row
+    present in one only, a NaN against a number, or a relative difference above
+    ``tolerance`` (of ``max(1, |expected|)``) is a mismatch."""
+    merged = expected.merge(
+        actual, on=["symbol", "timestamp"], suffixes=("", "__other"), how="outer", indicator=True
     )
     unmatched = int((merged["_merge"] != "both").sum())
     both = merged[merged["_merge"] == "both"]
@@ -120,7 +136,7 @@ def check_parity(
     bad = np.zeros(len(both), dtype=bool)
     for name in spec.names:
         a = both[name].to_numpy(dtype=float)
-        b = both[f"{name}__stream"].to_numpy(dtype=float)
+        b = both[f"{name}__other"].to_numpy(dtype=float)
         nan_mismatch = np.isnan(a) != np.isnan(b)
         gap = np.where(np.isnan(a) | np.isnan(b), 0.0, np.abs(a - b))
         scale = np.maximum(1.0, np.abs(a))
@@ -131,9 +147,13 @@ def check_parity(
 
 @dataclass(frozen=True)
 class LookaheadReport:
-    cutoff: str
+    """``cutoffs`` the minutes the future was cut at; ``failed_cutoffs`` those at which some
+    row at or before the cutoff changed."""
+
+    cutoffs: tuple[str, ...]
     rows_compared: int
     changed_rows: int
+    failed_cutoffs: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -143,23 +163,37 @@ class LookaheadReport:
 def check_no_lookahead(
     bars: pd.DataFrame,
     reference_symbol: str,
-    cutoff_fraction: float = 0.5,
+    cutoffs: Sequence[pd.Timestamp] | None = None,
     spec: FeatureSpec = FEATURE_SPEC,
+    features: pd.DataFrame | None = None,
+    tolerance: float = 1e-9,
 ) -> LookaheadReport:
-    """Features of rows up to a cutoff must not change when bars after it are removed."""
-    minutes = np.sort(bars["timestamp"].unique())
-    cutoff = minutes[int(len(minutes) * cutoff_fraction)]
-    full = compute_features(bars, reference_symbol, spec)
-    truncated = compute_features(bars[bars["timestamp"] <= cutoff], reference_symbol, spec)
-    # Rows after the cutoff exist in both (the grid runs to the close); only earlier ones
-    # are comparable.
-    kept = full[full["timestamp"] <= cutoff].reset_index(drop=True)
-    truncated = truncated[truncated["timestamp"] <= cutoff].reset_index(drop=True)
-    if len(kept) != len(truncated):
-        return LookaheadReport(
-            str(cutoff), min(len(kept), len(truncated)), abs(len(kept) - len(truncated))
+    """Rows of ``features`` at or before each cutoff must equal the features recomputed from
+    the bars up to that cutoff (the future removed).
+
+    ``features`` defaults to the features of all of ``bars`` (a check of the code); pass the
+    stored table to check the data as well. ``cutoffs`` default to the middle minute.
+    """
+    if cutoffs is None:
+        minutes = np.sort(bars["timestamp"].unique())
+        cutoffs = [pd.Timestamp(minutes[len(minutes) // 2])]
+    full = compute_features(bars, reference_symbol, spec) if features is None else features
+    compared = changed = 0
+    failed: list[str] = []
+    for cutoff in cutoffs:
+        # Rows after the cutoff exist in both (the grid runs to the close); only the rows up
+        # to it are comparable.
+        truncated = compute_features(bars[bars["timestamp"] <= cutoff], reference_symbol, spec)
+        report = compare_features(
+            truncated[truncated["timestamp"] <= cutoff],
+            full[full["timestamp"] <= cutoff],
+            spec,
+            tolerance,
         )
-    left = kept[list(spec.names)].to_numpy(dtype=float)
-    right = truncated[list(spec.names)].to_numpy(dtype=float)
-    same = (left == right) | (np.isnan(left) & np.isnan(right))
-    return LookaheadReport(str(pd.Timestamp(cutoff)), len(kept), int((~same.all(axis=1)).sum()))
+        compared += report.rows_compared
+        changed += report.mismatched_rows
+        if report.mismatched_rows:
+            failed.append(str(pd.Timestamp(cutoff)))
+    return LookaheadReport(
+        tuple(str(pd.Timestamp(c)) for c in cutoffs), compared, changed, tuple(failed)
+    )

@@ -44,9 +44,33 @@ minute).
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+# The modules whose code defines the features' values: a change to any of them is a new
+# feature version, whose tables must be rebuilt (the hash names their files in the lake).
+FEATURE_CODE_MODULES = ("spec", "grid", "batch", "streaming")
+
+
+def code_digest(folder: Path, modules: tuple[str, ...]) -> str:
+    """SHA-256 of the syntax trees of ``folder/<module>.py`` for each of ``modules``
+    (comments and formatting do not count; a changed formula, docstring or constant does)."""
+    digest = hashlib.sha256()
+    for name in modules:
+        source = (folder / f"{name}.py").read_text(encoding="utf-8")
+        digest.update(name.encode())
+        digest.update(ast.dump(ast.parse(source)).encode())
+    return digest.hexdigest()
+
+
+@cache
+def feature_code_digest() -> str:
+    """``code_digest`` of the feature modules of this package."""
+    return code_digest(Path(__file__).parent, FEATURE_CODE_MODULES)
 
 
 @dataclass(frozen=True)
@@ -99,9 +123,11 @@ class FeatureSpec:
 
     @property
     def hash(self) -> str:
-        """Short, stable identifier of these definitions (versions feature tables and models)."""
+        """Short, stable identifier of these definitions and of the code that computes them
+        (versions feature tables and models)."""
         payload = {
             "version": self.version,
+            "code": feature_code_digest(),
             "names": self.names,
             "atr": self.atr_window,
             "rsi": self.rsi_window,

@@ -52,11 +52,11 @@ def ingest_days(
 ) -> Iterator[IngestResult]:
     """Results for ``days`` in order, storing each fetched session as it arrives.
 
-    Sessions already complete in the lake for ``symbols`` are not fetched again unless
-    ``refetch``. Errors of the source propagate; sessions yielded before them are stored.
+    Sessions already complete in the lake for ``symbols`` from this source are not fetched
+    again unless ``refetch``. Errors of the source propagate; sessions yielded before them are stored.
     """
     wanted = sorted(set(days))
-    missing = [d for d in wanted if refetch or not lake.has_day(d, symbols)]
+    missing = [d for d in wanted if refetch or not lake.has_day(d, symbols, source.name)]
     fetched = source.fetch(missing, symbols)
     for day in wanted:
         if day not in missing:

@@ -120,9 +120,13 @@ class ParquetLake:
             return COVERAGE_SCHEMA.empty_table().to_pandas()
         return pd.concat(frames, ignore_index=True)
 
-    def has_day(self, day: dt.date, symbols: Sequence[str]) -> bool:
-        """True when ``day`` was ingested completely for ``symbols`` (bars and coverage)."""
+    def has_day(self, day: dt.date, symbols: Sequence[str], source: str | None = None) -> bool:
+        """True when ``day`` was ingested completely for ``symbols`` (bars and coverage),
+        from ``source`` when one is named (bars of another source, such as a synthetic market
+        of another seed or strength, are not the day asked for)."""
         if not (self.coverage_path(day).exists() and self.bars_path(day).exists()):
+            return False
+        if source is not None and self.read_bar_metadata(day).get("source") != source:
             return False
         recorded = set(self.read_coverage(day)["symbol"])
         return recorded.issuperset(symbols)

@@ -12,7 +12,7 @@ The price model, per session of ``n`` minutes (390, or 210 on early closes):
   log-normal daily volatility regime shared by all symbols.
 * **Symbols.** ``r_i,k = beta_i * m_k + idiosyncratic_i,k``. The idiosyncratic part is a
   random walk plus two mean-reverting states, both scaled by ``predictability`` (1: the
-  default strength; 0: a market with nothing to find, every return unpredictable):
+  default strength; 0: no planted component, every true return unpredictable):
 
   - an Ornstein-Uhlenbeck deviation ``x`` (rate ``ou_rate * predictability`` per minute), a
     weak, continuous mean reversion of the symbol against the market;
@@ -47,13 +47,17 @@ What the feed shows of it (see :class:`SyntheticMarketParameters`):
   (:meth:`SyntheticMarket.splits` lists them).
 
 Prices are rounded to cents; every bar satisfies ``low <= open, close <= high``.
+
+What the feed's shape leaves predictable even at ``predictability=0`` (as in a real sparse
+feed): a symbol without a bar in a minute keeps its last close on the minute grid while the
+market moves, so its next print catches up with the reference's move (stale prices), and cent
+rounding makes consecutive one-minute returns slightly negatively correlated. Neither can be
+traded at the stale or rounded price: orders fill at the next bar's open.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -62,10 +66,31 @@ import pandas as pd
 
 from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.corporate_actions import SplitEvent
-from trading_runtime.marketdata.universe import NASDAQ_100, REFERENCE_SYMBOL
+from trading_runtime.marketdata.synthetic_parameters import (
+    ANCHOR_DAYS,
+    DEFAULT_TIERS,
+    EPOCH,
+    LiquidityTier,
+    SymbolProfile,
+    SyntheticMarketParameters,
+    anchor_walk,
+    ar1,
+    intraday_seasonality,
+    split_schedule,
+    stable_int,
+    symbol_profile,
+)
+from trading_runtime.marketdata.universe import REFERENCE_SYMBOL
 
-_EPOCH = dt.date(2015, 1, 1)
-_ANCHOR_DAYS = 12_000  # anchors cover 2015-01-01 .. 2047
+__all__ = [
+    "BAR_FIELDS",
+    "DEFAULT_TIERS",
+    "LiquidityTier",
+    "SymbolProfile",
+    "SyntheticMarket",
+    "SyntheticMarketParameters",
+]
+
 _NEW_YORK = ZoneInfo(calendar.NEW_YORK)
 _EXTENDED_OPEN = dt.time(4, 0)
 _EXTENDED_CLOSE = dt.time(20, 0)
@@ -80,87 +105,6 @@ BAR_FIELDS = (
     "trade_count",
     "vwap",
 )
-
-
-def _stable_int(text: str) -> int:
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
-
-
-@dataclass(frozen=True, slots=True)
-class LiquidityTier:
-    """``share`` of the traded symbols; ``missing`` minutes without a bar at average activity
-    (fewer at the open and close); IEX volume as ``volume_scale`` of the symbol's base."""
-
-    name: str
-    share: float
-    missing: float
-    volume_scale: float
-
-
-DEFAULT_TIERS = (
-    LiquidityTier("liquid", share=0.5, missing=0.03, volume_scale=1.0),
-    LiquidityTier("mid", share=0.35, missing=0.25, volume_scale=0.3),
-    LiquidityTier("thin", share=0.15, missing=0.65, volume_scale=0.08),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class SymbolProfile:
-    """Per-symbol constants, drawn once from ``(seed, symbol)``."""
-
-    base_price: float
-    beta: float
-    idio_sigma: float  # per-minute random-walk volatility
-    base_volume: float  # shares per minute at midday (on the venue, tier scale included)
-    tier: str
-    missing: float  # minutes without a bar at average activity
-
-
-@dataclass(frozen=True)
-class SyntheticMarketParameters:
-    market_sigma: float = 0.0006
-    day_regime_sigma: float = 0.25
-    ou_rate: float = 0.08
-    ou_sigma: float = 0.0005
-    shock_probability: float = 0.004
-    shock_min: float = 0.006
-    shock_max: float = 0.015
-    shock_transient: float = 0.6
-    shock_decay: float = 0.15
-    anchor_daily_sigma: float = 0.006
-    reference_anchor_daily_sigma: float = 0.004
-    predictability: float = 1.0
-    tiers: tuple[LiquidityTier, ...] = DEFAULT_TIERS
-    reference_missing: float = 0.002
-    halt_probability: float = 0.02
-    halt_minutes: tuple[int, int] = (5, 60)
-    halt_reopen_sigma: float = 0.01
-    extended_hours_activity: float = 0.12  # bar probability outside regular hours, liquid
-    split_every_days: int = 41
-    split_ratios: tuple[int, ...] = (2, 3, 4)
-    split_candidates: tuple[str, ...] = field(default=NASDAQ_100)
-
-    @classmethod
-    def dense(cls, **overrides: object) -> SyntheticMarketParameters:
-        """Every symbol prints every regular-hours minute at full volume, no halts, no splits
-        (the plain price model alone): for protocol tests that count bars or fills exactly."""
-        tiers = tuple(replace(t, missing=0.0, volume_scale=1.0) for t in DEFAULT_TIERS)
-        values: dict[str, object] = {
-            "tiers": tiers,
-            "reference_missing": 0.0,
-            "halt_probability": 0.0,
-            "split_candidates": (),
-            **overrides,
-        }
-        return cls(**values)  # type: ignore[arg-type]
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.predictability <= 1.0:
-            raise ValueError("predictability must be within [0, 1]")
-        if abs(sum(t.share for t in self.tiers) - 1.0) > 1e-9:
-            raise ValueError("liquidity tier shares must add up to 1")
-        if not all(0.0 <= t.missing < 1.0 for t in self.tiers):
-            raise ValueError("a tier's missing share must be within [0, 1)")
 
 
 class SyntheticMarket:
@@ -203,7 +147,7 @@ class SyntheticMarket:
         return bars.sort_values(["timestamp", "symbol"], kind="stable").reset_index(drop=True)
 
     def profile(self, symbol: str) -> SymbolProfile:
-        return _profile(
+        return symbol_profile(
             self.seed,
             symbol,
             symbol == self.reference_symbol,
@@ -225,7 +169,7 @@ class SyntheticMarket:
     # --- internals --------------------------------------------------------------------------
     def _schedule(self) -> tuple[SplitEvent, ...]:
         p = self.parameters
-        return _split_schedule(self.seed, p.split_every_days, p.split_ratios, p.split_candidates)
+        return split_schedule(self.seed, p.split_every_days, p.split_ratios, p.split_candidates)
 
     def _split_factor(self, symbol: str, day: dt.date) -> float:
         """Product of the ratios of ``symbol``'s splits effective on or before ``day``."""
@@ -236,7 +180,7 @@ class SyntheticMarket:
         return factor
 
     def _rng(self, *keys: int | str) -> np.random.Generator:
-        parts = [self.seed] + [k if isinstance(k, int) else _stable_int(k) for k in keys]
+        parts = [self.seed] + [k if isinstance(k, int) else stable_int(k) for k in keys]
         return np.random.default_rng(parts)
 
     def _market_path(self, day: dt.date, minutes: int) -> tuple[np.ndarray, float]:
@@ -244,7 +188,7 @@ class SyntheticMarket:
         rng = self._rng("market", day.toordinal())
         day_regime = float(np.exp(rng.normal(0.0, p.day_regime_sigma)))
         shocks = rng.standard_normal(minutes)
-        returns = p.market_sigma * day_regime * _seasonality(minutes) * shocks
+        returns = p.market_sigma * day_regime * intraday_seasonality(minutes) * shocks
         return returns, day_regime
 
     def _anchor_log_price(self, symbol: str, day: dt.date) -> float:
@@ -255,11 +199,11 @@ class SyntheticMarket:
             if is_reference
             else self.parameters.anchor_daily_sigma
         )
-        walk = _anchor_walk(self.seed, symbol)
-        index = (day - _EPOCH).days
-        if not 0 <= index < _ANCHOR_DAYS:
+        walk = anchor_walk(self.seed, symbol)
+        index = (day - EPOCH).days
+        if not 0 <= index < ANCHOR_DAYS:
             raise ValueError(f"{day} is outside the synthetic market's range")
-        market_walk = _anchor_walk(self.seed, "__market__")
+        market_walk = anchor_walk(self.seed, "__market__")
         level = sigma * walk[index]
         if not is_reference:
             level += (
@@ -280,7 +224,7 @@ class SyntheticMarket:
         day = session.date
         profile = self.profile(symbol)
         minutes = session.minutes
-        seasonality = _seasonality(minutes)
+        seasonality = intraday_seasonality(minutes)
         rng = self._rng("bars", symbol, day.toordinal())
         if symbol == self.reference_symbol:
             log_returns = market_returns.copy()
@@ -294,8 +238,8 @@ class SyntheticMarket:
                 shock_happens, shock_sign * rng.uniform(p.shock_min, p.shock_max, minutes), 0.0
             )
             transient_share = p.shock_transient * p.predictability
-            ou_state = _ar1(ou_noise, 1.0 - p.ou_rate * p.predictability)
-            transient = _ar1(transient_share * shock_sizes, 1.0 - p.shock_decay)
+            ou_state = ar1(ou_noise, 1.0 - p.ou_rate * p.predictability)
+            transient = ar1(transient_share * shock_sizes, 1.0 - p.shock_decay)
             permanent = np.cumsum(idio + (1.0 - transient_share) * shock_sizes)
             idiosyncratic_level = permanent + ou_state + transient
             log_returns = profile.beta * market_returns + np.diff(idiosyncratic_level, prepend=0.0)
@@ -417,91 +361,3 @@ def _extended_minutes(session: calendar.Session) -> tuple[pd.DatetimeIndex, pd.D
         pd.date_range(early, session.open, freq="1min", inclusive="left"),
         pd.date_range(session.close, late, freq="1min", inclusive="left"),
     )
-
-
-def _ar1(innovations: np.ndarray, persistence: float) -> np.ndarray:
-    """``state_k = persistence * state_{k-1} + innovations_k`` with ``state_{-1} = 0``."""
-    state = np.empty_like(innovations)
-    level = 0.0
-    for k, shock in enumerate(innovations):
-        level = persistence * level + shock
-        state[k] = level
-    return state
-
-
-def _session_shape(minutes: int) -> np.ndarray:
-    k = np.arange(minutes, dtype=float)
-    return 0.7 + 1.2 * np.exp(-k / 25.0) + 0.6 * np.exp(-(minutes - 1.0 - k) / 30.0)
-
-
-@lru_cache(maxsize=8)
-def _seasonality(minutes: int) -> np.ndarray:
-    """U-shaped intraday multiplier, scaled so a full 390-minute session averages 1.
-
-    Early closes keep the opening decay and get the closing ramp at their own close.
-    """
-    shape = _session_shape(minutes) / _session_shape(390).mean()
-    shape.setflags(write=False)
-    return shape
-
-
-@lru_cache(maxsize=1024)
-def _profile(
-    seed: int,
-    symbol: str,
-    is_reference: bool,
-    tiers: tuple[LiquidityTier, ...],
-    reference_missing: float,
-) -> SymbolProfile:
-    rng = np.random.default_rng([seed, _stable_int("profile"), _stable_int(symbol)])
-    if is_reference:
-        return SymbolProfile(
-            base_price=float(rng.uniform(550, 650)),
-            beta=1.0,
-            idio_sigma=0.0003,
-            base_volume=60_000.0,
-            tier="reference",
-            missing=reference_missing,
-        )
-    base_price = float(np.round(np.exp(rng.uniform(np.log(40), np.log(900))), 2))
-    beta = float(rng.uniform(0.8, 1.5))
-    idio_sigma = float(rng.uniform(0.0007, 0.0014))
-    base_volume = float(np.round(np.exp(rng.uniform(np.log(3_000), np.log(40_000)))))
-    # Drawn from a stream of its own so the tiers do not change the price model's draws.
-    draw = np.random.default_rng([seed, _stable_int("tier"), _stable_int(symbol)]).random()
-    bounds = np.cumsum([t.share for t in tiers])
-    tier = tiers[min(int(np.searchsorted(bounds, draw, side="right")), len(tiers) - 1)]
-    return SymbolProfile(
-        base_price, beta, idio_sigma, base_volume * tier.volume_scale, tier.name, tier.missing
-    )
-
-
-@lru_cache(maxsize=512)
-def _anchor_walk(seed: int, name: str) -> np.ndarray:
-    rng = np.random.default_rng([seed, _stable_int("anchor"), _stable_int(name)])
-    walk = np.cumsum(rng.standard_normal(_ANCHOR_DAYS))
-    walk.setflags(write=False)
-    return walk
-
-
-@lru_cache(maxsize=16)
-def _split_schedule(
-    seed: int, every_days: int, ratios: tuple[int, ...], candidates: tuple[str, ...]
-) -> tuple[SplitEvent, ...]:
-    """Every ``every_days`` calendar days (from the epoch, phase drawn from the seed) one
-    candidate splits, effective at the first session on or after that day."""
-    if not candidates or every_days < 1:
-        return ()
-    phase = _stable_int(f"split-phase:{seed}") % every_days
-    events = []
-    for index in range(phase, _ANCHOR_DAYS, every_days):
-        day = _EPOCH + dt.timedelta(days=index)
-        try:
-            effective = day if calendar.is_session(day) else calendar.next_session(day)
-        except calendar.CalendarRangeError:
-            continue
-        draw = _stable_int(f"split:{seed}:{day.isoformat()}")
-        symbol = candidates[draw % len(candidates)]
-        ratio = ratios[(draw // len(candidates)) % len(ratios)]
-        events.append(SplitEvent(symbol, effective, float(ratio)))
-    return tuple(events)

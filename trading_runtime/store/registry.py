@@ -13,122 +13,59 @@ Artifacts are stored as bytes with their SHA-256; a version whose bytes no longe
 its hash cannot be promoted, and :meth:`ModelRegistry.load_artifact` verifies the hash on
 every load.
 
-Errors: :class:`ModelVersionNotFoundError` (unknown id), :class:`PromotionRefusedError`
-(the transition is not allowed, or the artifact fails verification),
-:class:`ArtifactIntegrityError` (loaded bytes do not match the hash).
+Map: ``registry_types`` (errors, lineage, records), ``registry_rows`` (the champion lock and
+row-to-record mapping), this module (the :class:`ModelRegistry` operations).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from trading_runtime.domain import ModelStatus
 from trading_runtime.store.db import session_factory
 from trading_runtime.store.jsonable import to_jsonable
 from trading_runtime.store.models import ModelPromotionRow, ModelVersionRow
-
-PromotionAction = Literal["promote", "manual_promote", "rollback", "reject"]
-
-LINEAGE_FIELDS = (
-    "train_start",
-    "train_end",
-    "validation_start",
-    "validation_end",
-    "test_start",
-    "test_end",
+from trading_runtime.store.registry_rows import (
+    PROMOTION_LOCK_KEY,
+    clock,
+    record_query,
+    serialise_champion_changes,
+    to_promotion,
+    to_record,
 )
-# pg_advisory_xact_lock key serialising champion changes.
-PROMOTION_LOCK_KEY = int.from_bytes(b"champion", "big") & 0x7FFF_FFFF_FFFF_FFFF
+from trading_runtime.store.registry_types import (
+    LINEAGE_FIELDS,
+    PROMOTABLE,
+    ArtifactIntegrityError,
+    ModelLineage,
+    ModelVersionNotFoundError,
+    ModelVersionRecord,
+    PromotionAction,
+    PromotionRecord,
+    PromotionRefusedError,
+    RegistryError,
+    sha256_hex,
+)
 
-_PROMOTABLE = (ModelStatus.CANDIDATE.value, ModelStatus.RETIRED.value)
-
-
-class RegistryError(RuntimeError):
-    """Base class of model registry errors."""
-
-
-class ModelVersionNotFoundError(RegistryError, LookupError):
-    """No model version has this id."""
-
-
-class PromotionRefusedError(RegistryError):
-    """The requested status change is not allowed (wrong status, bad artifact, nothing to
-    roll back to)."""
-
-
-class ArtifactIntegrityError(RegistryError):
-    """Stored artifact bytes do not match their recorded SHA-256."""
-
-
-@dataclass(frozen=True, slots=True)
-class ModelLineage:
-    """The data a version was trained, validated and tested on (inclusive trading days)."""
-
-    train_start: dt.date
-    train_end: dt.date
-    validation_start: dt.date | None = None
-    validation_end: dt.date | None = None
-    test_start: dt.date | None = None
-    test_end: dt.date | None = None
-
-    @classmethod
-    def from_mapping(cls, lineage: Mapping[str, Any]) -> ModelLineage:
-        """Accept dates or ISO strings; unknown keys are an error (a typo loses lineage)."""
-        unknown = set(lineage) - set(LINEAGE_FIELDS)
-        if unknown:
-            raise ValueError(f"unknown lineage fields: {sorted(unknown)}")
-        missing = {"train_start", "train_end"} - {k for k, v in lineage.items() if v is not None}
-        if missing:
-            raise ValueError(f"lineage needs {sorted(missing)}")
-        dates: dict[str, Any] = {name: _as_date(value) for name, value in lineage.items()}
-        return cls(**dates)
-
-
-@dataclass(frozen=True, slots=True)
-class ModelVersionRecord:
-    """A registry entry without its artifact bytes (see :meth:`ModelRegistry.load_artifact`)."""
-
-    id: int
-    name: str
-    status: ModelStatus
-    created_at: dt.datetime
-    artifact_sha256: str
-    artifact_format: str
-    artifact_size_bytes: int
-    feature_spec_hash: str
-    feature_names: tuple[str, ...]
-    params: dict[str, Any]
-    metrics: dict[str, Any]
-    evaluation: dict[str, Any] | None
-    evaluated_at: dt.datetime | None
-    lineage: ModelLineage
-    dagster_run_id: str | None
-    promoted_at: dt.datetime | None
-    retired_at: dt.datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class PromotionRecord:
-    id: int
-    model_version_id: int
-    previous_champion_id: int | None
-    action: PromotionAction
-    actor: str
-    reason: str
-    gates: dict[str, Any]
-    dagster_run_id: str | None
-    created_at: dt.datetime
-
-
-def sha256_hex(artifact: bytes) -> str:
-    return hashlib.sha256(artifact).hexdigest()
+__all__ = [
+    "LINEAGE_FIELDS",
+    "PROMOTION_LOCK_KEY",
+    "ArtifactIntegrityError",
+    "ModelLineage",
+    "ModelRegistry",
+    "ModelVersionNotFoundError",
+    "ModelVersionRecord",
+    "PromotionAction",
+    "PromotionRecord",
+    "PromotionRefusedError",
+    "RegistryError",
+    "sha256_hex",
+]
 
 
 class ModelRegistry:
@@ -182,17 +119,17 @@ class ModelRegistry:
         with self._sessions.begin() as session:
             row = self._lock(session, model_version_id)
             row.evaluation = to_jsonable(dict(evaluation))
-            row.evaluated_at = _clock(session)
+            row.evaluated_at = clock(session)
 
     # --- reads -----------------------------------------------------------------------------------
     def get(self, model_version_id: int) -> ModelVersionRecord:
         with self._sessions() as session:
             row = session.execute(
-                _record_query().where(ModelVersionRow.id == model_version_id)
+                record_query().where(ModelVersionRow.id == model_version_id)
             ).one_or_none()
             if row is None:
                 raise ModelVersionNotFoundError(f"no model version {model_version_id}")
-            return _record(*row)
+            return to_record(*row)
 
     def load_artifact(self, model_version_id: int) -> bytes:
         """The artifact bytes, verified against their SHA-256 (raises
@@ -224,15 +161,15 @@ class ModelRegistry:
     def champion(self) -> ModelVersionRecord | None:
         with self._sessions() as session:
             row = session.execute(
-                _record_query().where(ModelVersionRow.status == ModelStatus.CHAMPION.value)
+                record_query().where(ModelVersionRow.status == ModelStatus.CHAMPION.value)
             ).one_or_none()
-            return _record(*row) if row else None
+            return to_record(*row) if row else None
 
     def latest_evaluated_candidate(self) -> ModelVersionRecord | None:
         """The most recently evaluated version still in ``candidate`` status."""
         with self._sessions() as session:
             row = session.execute(
-                _record_query()
+                record_query()
                 .where(
                     ModelVersionRow.status == ModelStatus.CANDIDATE.value,
                     ModelVersionRow.evaluated_at.is_not(None),
@@ -240,15 +177,31 @@ class ModelRegistry:
                 .order_by(ModelVersionRow.evaluated_at.desc(), ModelVersionRow.id.desc())
                 .limit(1)
             ).one_or_none()
-            return _record(*row) if row else None
+            return to_record(*row) if row else None
+
+    def find_by_recipe(self, name: str, fingerprint: str) -> ModelVersionRecord | None:
+        """The newest version of ``name`` whose ``params["recipe_fingerprint"]`` (recipe, code
+        and data it was trained from) equals ``fingerprint``; rejected versions count too (the
+        same inputs would be rejected again)."""
+        with self._sessions() as session:
+            row = session.execute(
+                record_query()
+                .where(
+                    ModelVersionRow.name == name,
+                    ModelVersionRow.params["recipe_fingerprint"].astext == fingerprint,
+                )
+                .order_by(ModelVersionRow.id.desc())
+                .limit(1)
+            ).one_or_none()
+            return to_record(*row) if row else None
 
     def versions(self, status: ModelStatus | None = None) -> list[ModelVersionRecord]:
         """Every version (optionally of one status), newest first."""
-        query = _record_query().order_by(ModelVersionRow.id.desc())
+        query = record_query().order_by(ModelVersionRow.id.desc())
         if status is not None:
             query = query.where(ModelVersionRow.status == ModelStatus(status).value)
         with self._sessions() as session:
-            return [_record(*row) for row in session.execute(query)]
+            return [to_record(*row) for row in session.execute(query)]
 
     def promotions(self, model_version_id: int | None = None) -> list[PromotionRecord]:
         """The audit trail, oldest first."""
@@ -256,7 +209,7 @@ class ModelRegistry:
         if model_version_id is not None:
             query = query.where(ModelPromotionRow.model_version_id == model_version_id)
         with self._sessions() as session:
-            return [_promotion(row) for row in session.scalars(query)]
+            return [to_promotion(row) for row in session.scalars(query)]
 
     # --- lifecycle --------------------------------------------------------------------------------
     def promote(
@@ -277,7 +230,7 @@ class ModelRegistry:
         if action not in ("promote", "manual_promote", "rollback"):
             raise ValueError(f"{action!r} is not a promotion")
         with self._sessions.begin() as session:
-            now = _serialise_champion_changes(session)
+            now = serialise_champion_changes(session)
             return self._promote_locked(
                 session, model_version_id, now, actor, reason, gates, dagster_run_id, action
             )
@@ -294,7 +247,7 @@ class ModelRegistry:
         champion, no earlier one, or the earlier one was since rejected.
         """
         with self._sessions.begin() as session:
-            now = _serialise_champion_changes(session)
+            now = serialise_champion_changes(session)
             champion_id = session.execute(
                 select(ModelVersionRow.id).where(
                     ModelVersionRow.status == ModelStatus.CHAMPION.value
@@ -330,7 +283,7 @@ class ModelRegistry:
     ) -> PromotionRecord:
         """Mark a candidate as rejected (it will never be promoted automatically)."""
         with self._sessions.begin() as session:
-            now = _serialise_champion_changes(session)
+            now = serialise_champion_changes(session)
             row = self._lock(session, model_version_id)
             if row.status != ModelStatus.CANDIDATE.value:
                 raise PromotionRefusedError(
@@ -355,7 +308,7 @@ class ModelRegistry:
         action: PromotionAction,
     ) -> PromotionRecord:
         target = self._lock(session, model_version_id)
-        if target.status not in _PROMOTABLE:
+        if target.status not in PROMOTABLE:
             raise PromotionRefusedError(
                 f"model version {model_version_id} is {target.status}; "
                 "only a candidate or a retired version can be promoted"
@@ -428,94 +381,4 @@ class ModelRegistry:
         )
         session.add(row)
         session.flush()
-        return _promotion(row)
-
-
-def _serialise_champion_changes(session: Session) -> dt.datetime:
-    """Take the promotion lock (released at commit) and return the time after getting it.
-
-    The timestamp is read *after* the lock so that changes are ordered in time as they
-    were applied (``now()`` would be the transaction's start, possibly before the
-    previous holder committed).
-    """
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PROMOTION_LOCK_KEY})
-    return _clock(session)
-
-
-def _clock(session: Session) -> dt.datetime:
-    return session.execute(select(func.clock_timestamp())).scalar_one()
-
-
-def _record_query() -> Any:
-    return select(
-        *(ModelVersionRow.__table__.c[name] for name in _RECORD_COLUMNS),
-        func.octet_length(ModelVersionRow.artifact),
-    )
-
-
-_RECORD_COLUMNS = (
-    "id",
-    "name",
-    "status",
-    "created_at",
-    "artifact_sha256",
-    "artifact_format",
-    "feature_spec_hash",
-    "feature_names",
-    "params",
-    "metrics",
-    "evaluation",
-    "evaluated_at",
-    *LINEAGE_FIELDS,
-    "dagster_run_id",
-    "promoted_at",
-    "retired_at",
-)
-
-
-def _record(*values: Any) -> ModelVersionRecord:
-    columns = dict(zip(_RECORD_COLUMNS, values[:-1], strict=True))
-    lineage = ModelLineage(**{name: columns.pop(name) for name in LINEAGE_FIELDS})
-    return ModelVersionRecord(
-        id=columns["id"],
-        name=columns["name"],
-        status=ModelStatus(columns["status"]),
-        created_at=columns["created_at"],
-        artifact_sha256=columns["artifact_sha256"],
-        artifact_format=columns["artifact_format"],
-        artifact_size_bytes=int(values[-1]),
-        feature_spec_hash=columns["feature_spec_hash"],
-        feature_names=tuple(columns["feature_names"]),
-        params=columns["params"],
-        metrics=columns["metrics"],
-        evaluation=columns["evaluation"],
-        evaluated_at=columns["evaluated_at"],
-        lineage=lineage,
-        dagster_run_id=columns["dagster_run_id"],
-        promoted_at=columns["promoted_at"],
-        retired_at=columns["retired_at"],
-    )
-
-
-def _promotion(row: ModelPromotionRow) -> PromotionRecord:
-    return PromotionRecord(
-        id=row.id,
-        model_version_id=row.model_version_id,
-        previous_champion_id=row.previous_champion_id,
-        action=row.action,  # type: ignore[arg-type]
-        actor=row.actor,
-        reason=row.reason,
-        gates=row.gates,
-        dagster_run_id=row.dagster_run_id,
-        created_at=row.created_at,
-    )
-
-
-def _as_date(value: Any) -> dt.date | None:
-    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
-        return value
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, str):
-        return dt.date.fromisoformat(value)
-    raise ValueError(f"not a date: {value!r}")
+        return to_promotion(row)
