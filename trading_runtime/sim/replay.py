@@ -5,8 +5,9 @@ Step for minute ``m`` (bar timestamp ``t_m``):
 1. match working orders against bar ``m`` (an order accepted while bar ``m-1`` was the
    latest published bar arrives in bar ``m``) and publish the resulting trade updates;
 2. set the clock to ``t_m + 1 minute`` (bar ``m`` is complete) and publish bar ``m``;
-3. pace: wait for the client's ack through ``t_m`` (lockstep, at most ``ack_timeout_s``),
-   sleep ``1 / speed`` seconds (speed), or wait for the next ``advance`` (manual).
+3. pace: wait for the client's ack through ``t_m`` (lockstep, at most ``ack_timeout_s``,
+   and no longer than the client stays subscribed: a crashed client does not stall the
+   replay; the next frame waits for the next subscriber), sleep ``1 / speed`` seconds (speed), or wait for the next ``advance`` (manual).
 
 In lockstep pacing the replay starts when the first market-data client subscribes to bars
 and each frame waits for a subscriber; in speed and manual pacing the clock moves whether or
@@ -43,13 +44,15 @@ from typing import Any
 from trading_runtime.sim.config import EmulatorConfig, Pacing
 from trading_runtime.sim.faults import FaultInjector
 from trading_runtime.sim.market import SessionTape
-from trading_runtime.sim.streams import MarketDataHub, TradeUpdateHub
+from trading_runtime.sim.streams import MarketDataHub
+from trading_runtime.sim.trade_stream import TradeUpdateHub
 from trading_runtime.sim.wire import iso_utc
 from trading_runtime.venue import Venue
 
 log = logging.getLogger(__name__)
 
 ONE_MINUTE = dt.timedelta(minutes=1)
+_CLIENT_CHECK_S = 0.25
 
 
 class Phase(StrEnum):
@@ -265,8 +268,15 @@ class Replay:
                     self._config.ack_timeout_s,
                 )
                 return
+            if not self._data_hub.has_subscriber:
+                # The client is gone (a crash, a restart): the next frame waits for the next
+                # subscriber instead of this ack.
+                log.info("no market-data client; not waiting for the ack through %s", minute)
+                return
             try:
-                await asyncio.wait_for(self._ack_changed.wait(), timeout=remaining)
+                await asyncio.wait_for(
+                    self._ack_changed.wait(), timeout=min(remaining, _CLIENT_CHECK_S)
+                )
             except TimeoutError:
                 continue
 
