@@ -32,23 +32,22 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import numpy as np
 
 from trading_runtime.core.book import Book
-from trading_runtime.core.minute import DecisionConfig, build_predictions, decide_minute
+from trading_runtime.core.minute import build_predictions, decide_minute
 from trading_runtime.domain.bars import Bar
 from trading_runtime.domain.decisions import Decision
 from trading_runtime.domain.enums import Action, OrderSide, OrderType, SessionStatus, TimeInForce
-from trading_runtime.domain.errors import OrderRejectedError, TransientBrokerError
-from trading_runtime.domain.orders import OrderIntent, OrderRejected, OrderUpdated
+from trading_runtime.domain.orders import OrderIntent, OrderUpdated
 from trading_runtime.domain.portfolio import AccountSnapshot, Position
+from trading_runtime.engine.health import KillSwitch
 from trading_runtime.engine.minutes import (
     ONE_MINUTE,
     Arrival,
@@ -57,6 +56,7 @@ from trading_runtime.engine.minutes import (
     MinuteBuffer,
     WallClock,
 )
+from trading_runtime.engine.orders import OrderDesk
 from trading_runtime.engine.ports import (
     BarHandler,
     Broker,
@@ -68,6 +68,16 @@ from trading_runtime.engine.ports import (
     Stream,
     UpdateHandler,
 )
+from trading_runtime.engine.recovery import RecoverySource, recover
+from trading_runtime.engine.report import (
+    EngineConfig,
+    EngineReport,
+    EngineStartError,
+    EngineStats,
+    MarketDataStalledError,
+    SessionKilledError,
+)
+from trading_runtime.engine.symbols import InvalidSymbolsError, check_against_assets, check_format
 from trading_runtime.features.spec import FEATURE_SPEC, FeatureSpec
 from trading_runtime.features.streaming import StreamingFeatures
 from trading_runtime.marketdata import calendar
@@ -76,8 +86,6 @@ from trading_runtime.store.operations import (
     RecordAccount,
     RecordDecisions,
     RecordEngineEvent,
-    RecordOrderRejected,
-    RecordOrderSubmitted,
     RecordOrderUpdate,
     RecordPositions,
 )
@@ -85,76 +93,14 @@ from trading_runtime.store.operations import (
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-
-class EngineStartError(RuntimeError):
-    """The session cannot start (no champion model, broker unreachable, ...)."""
-
-
-class MarketDataStalledError(RuntimeError):
-    """Bars stopped arriving before the session's last minute (``idle_timeout_s``)."""
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    trading_day: dt.date
-    symbols: tuple[str, ...]
-    reference_symbol: str
-    session_key: str
-    decision: DecisionConfig = field(default_factory=DecisionConfig)
-    model_poll_interval_s: float = 30.0
-    minute_grace_s: float = 2.0  # wall clock: a minute closes this long after its end
-    idle_timeout_s: float | None = None
-    reconcile_every_minutes: int = 30
-    cancel_open_orders_on_stop: bool = True
-    final_updates_timeout_s: float = 5.0
-    order_settle_timeout_s: float = 1.0
-    stream_stop_timeout_s: float = 10.0
-    broker_threads: int = 8
-
-    @property
-    def subscribed(self) -> tuple[str, ...]:
-        return (self.reference_symbol, *[s for s in self.symbols if s != self.reference_symbol])
-
-
-@dataclass
-class EngineStats:
-    bars_received: int = 0
-    bars_rejected: int = 0
-    bars_late: int = 0
-    bars_updated: int = 0
-    minutes_processed: int = 0
-    quiet_minutes: int = 0
-    decisions: int = 0
-    buys: int = 0
-    sells: int = 0
-    orders_submitted: int = 0
-    orders_rejected: int = 0
-    orders_failed: int = 0
-    fills: int = 0
-    duplicate_updates: int = 0
-    model_reloads: int = 0
-    reconciliation_mismatches: int = 0
-    minute_latency_ms: deque[float] = field(default_factory=lambda: deque(maxlen=2048))
-
-    def as_dict(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if k != "minute_latency_ms"}
-        if self.minute_latency_ms:
-            latencies = np.asarray(self.minute_latency_ms)
-            data["minute_latency_p50_ms"] = float(np.percentile(latencies, 50))
-            data["minute_latency_p99_ms"] = float(np.percentile(latencies, 99))
-        return data
-
-
-@dataclass(frozen=True)
-class EngineReport:
-    status: SessionStatus
-    reason: str
-    stats: dict[str, Any]
-    model_version_id: int | None
-    starting_equity: Decimal
-    ending_equity: Decimal
-    positions: dict[str, Decimal]
-    last_bar: dt.datetime | None
+__all__ = [
+    "EngineConfig",
+    "EngineReport",
+    "EngineStartError",
+    "LiveEngine",
+    "MarketDataStalledError",
+    "SessionKilledError",
+]
 
 
 class _Stop:
@@ -176,6 +122,7 @@ class LiveEngine:
         pacer: Pacer | None = None,
         spec: FeatureSpec = FEATURE_SPEC,
         clock: Clock | None = None,
+        recovery: RecoverySource | None = None,
     ) -> None:
         self.config = config
         self.session = calendar.session(config.trading_day)
@@ -193,7 +140,9 @@ class LiveEngine:
         self.model: TradingModel | None = None
         self.model_version_id: int | None = None
         self.last_report: EngineReport | None = None
-        self._order_models: dict[str, int | None] = {}
+        self._recovery = recovery
+        self.kill_switch = KillSwitch(config.health, self._killed)
+        self.desk: OrderDesk | None = None
         self._queue: asyncio.Queue[Bar | _Stop] = asyncio.Queue()
         self._stop_reason: str | None = None
         self._orders_settled = asyncio.Event()
@@ -221,11 +170,14 @@ class LiveEngine:
         self._queue.put_nowait(_STOP)
 
     async def run(self) -> EngineReport:
+        """Run the session; a tripped kill switch fails it (:class:`SessionKilledError`)."""
         status = SessionStatus.COMPLETED
         reason = "session closed"
         try:
             await self._start()
             reason = await self._process_minutes()
+            if self.kill_switch.reason is not None:
+                raise SessionKilledError(self.kill_switch.reason)
             if self._stop_reason is not None and reason == self._stop_reason:
                 status = SessionStatus.INTERRUPTED
         except asyncio.CancelledError:
@@ -268,6 +220,10 @@ class LiveEngine:
 
     # --- start ----------------------------------------------------------------------------
     async def _start(self) -> None:
+        try:
+            check_format(self.config.subscribed)
+        except InvalidSymbolsError as error:
+            raise EngineStartError(str(error)) from None
         if not await self.check_for_new_model():
             raise EngineStartError("no champion model could be loaded from the registry")
         try:
@@ -276,37 +232,82 @@ class LiveEngine:
             account = await self._in_thread(self._broker.get_account, self._started_at)
             positions = await self._in_thread(self._broker.get_positions)
             open_orders = await self._in_thread(self._broker.list_open_orders)
+            assets = getattr(self._broker, "assets", None)
+            listed = await self._in_thread(assets) if assets is not None else None
         except Exception as error:
             raise EngineStartError(f"broker unavailable at start: {error}") from error
+        try:
+            check_against_assets(self.config.subscribed, listed)
+        except InvalidSymbolsError as error:
+            raise EngineStartError(str(error)) from None
         self.book = Book(cash=account.cash, positions=positions, buying_power=account.buying_power)
         self.book.day_start_equity = account.equity
         self._starting_equity = account.equity
         for order in open_orders:
             self.book.adopt_open_order(order)
+        self.desk = OrderDesk(
+            self._broker,
+            self._ledger,
+            self.book,
+            self._in_thread,
+            self._now,
+            self.config.orders,
+            on_released=self._order_done,
+            on_failure=self.kill_switch.trip,
+        )
         self._record_snapshot(account, positions, self._started_at)
+        if self._recovery is not None:
+            await self._recover(positions)
         # Trade updates first, so no fill of an order we submit can be missed.
         self._trade_updates = self._trade_updates_factory(self._on_trade_update)
         await self._trade_updates.start()
         self._market_data = self._market_data_factory(self._on_bar, self._on_malformed_bar)
         await self._market_data.start()
         self._spawn(self._watch_models(), "model-watcher")
+        self._spawn(self._watch_orders(), "in-flight-check")
         self._event(
             "session_started", {"symbols": list(self.config.symbols), "equity": str(account.equity)}
         )
 
+    async def _recover(self, positions: dict[str, Position]) -> None:
+        """A restart: the broker's day into the ledger, the risk state rebuilt (see
+        ``engine.recovery``); positions that disagree beyond the tolerance fail the session."""
+        assert self.book is not None and self._recovery is not None
+        try:
+            result = await recover(
+                self._recovery,
+                self._broker,  # type: ignore[arg-type]
+                self.book,
+                positions,
+                self._ledger,
+                self._in_thread,
+                trading_day=self.config.trading_day,
+                now=self._now(),
+                tolerance=self.config.health.position_tolerance,
+            )
+        except Exception as error:
+            raise EngineStartError(f"could not reconcile the recovered session: {error}") from error
+        self.stats.fills_recovered += len(result.fills_recorded)
+        self.kill_switch.check_positions(result.mismatches)
+        if self.kill_switch.reason is not None:
+            raise SessionKilledError(self.kill_switch.reason)
+
     # --- inbound --------------------------------------------------------------------------
     async def _on_bar(self, bar: Bar) -> None:
-        self._bar_messages += 1
-        self.stats.bars_received += 1
-        problems = bar.problems()
-        if not problems and not self.session.contains_bar(bar.timestamp):
-            problems = ["outside the regular session"]
-        if not problems and bar.symbol not in self.features.symbols:
-            problems = ["not subscribed"]
-        if problems:
-            await self._on_rejected_bar(bar, ", ".join(problems))
-            return
-        self._queue.put_nowait(bar)
+        try:
+            self._bar_messages += 1
+            self.stats.bars_received += 1
+            problems = bar.problems()
+            if not problems and not self.session.contains_bar(bar.timestamp):
+                problems = ["outside the regular session"]
+            if not problems and bar.symbol not in self.features.symbols:
+                problems = ["not subscribed"]
+            if problems:
+                await self._on_rejected_bar(bar, ", ".join(problems))
+                return
+            self._queue.put_nowait(bar)
+        except Exception as error:
+            self.kill_switch.handler_failed("bar", error)
 
     async def _on_malformed_bar(self, raw: Any, reason: str) -> None:
         self._bar_messages += 1
@@ -319,21 +320,38 @@ class LiveEngine:
         self._event("bar_rejected", {"reason": reason, "bar": description})
 
     async def _on_trade_update(self, update: OrderUpdated) -> None:
-        assert self.book is not None
+        """Book, desk and ledger; any error here means the book may be wrong: the kill
+        switch trips (never swallowed)."""
+        try:
+            self._apply_update(update)
+        except Exception as error:
+            self.kill_switch.handler_failed("trade update", error)
+
+    def _apply_update(self, update: OrderUpdated) -> None:
+        assert self.book is not None and self.desk is not None
         client_order_id = update.order.client_order_id
-        model_version_id = self._order_models.get(client_order_id)
+        self.desk.heard_from(client_order_id)
+        model_version_id = self.desk.model_of(client_order_id)
         if not self.book.on_update(update, self.config.trading_day):
             self.stats.duplicate_updates += 1
             return
         if update.fill is not None:
             self.stats.fills += 1
         if client_order_id not in self.book.working:
-            self._immediate.discard(client_order_id)
-            if not self._immediate:
-                self._immediate_settled.set()
+            self._order_done(client_order_id)
+        self._ledger.submit(RecordOrderUpdate(self._ledger.session_id, update, model_version_id))
+
+    def _order_done(self, client_order_id: str) -> None:
+        """An order stopped working (final, refused or not placed): stop waiting for it."""
+        assert self.book is not None
+        self._immediate.discard(client_order_id)
+        if not self._immediate:
+            self._immediate_settled.set()
         if not self.book.working:
             self._orders_settled.set()
-        self._ledger.submit(RecordOrderUpdate(self._ledger.session_id, update, model_version_id))
+
+    def _killed(self, reason: str) -> None:
+        self.request_stop(f"kill switch: {reason}")
 
     # --- the minute loop ------------------------------------------------------------------
     async def _process_minutes(self) -> str:
@@ -382,6 +400,9 @@ class LiveEngine:
             if progress.finished:  # the replay's data stopped before the close
                 await self._receive(buffer, self._bar_messages + 1)
                 return self._stop_reason or "stopped"
+            # A replay's clock waits for us: let this minute's orders reach the market first.
+            assert self.desk is not None
+            await self.desk.drain(self.config.final_updates_timeout_s)
             answer = await self._pacer.minute_done(buffer.next_minute - ONE_MINUTE)
             if answer is None:
                 raise RuntimeError("the pacer stopped reporting the replay's progress")
@@ -441,15 +462,16 @@ class LiveEngine:
             await self._on_rejected_bar(bar, reason)
         for bar in bars:
             self.book.mark(bar.symbol, Decimal(str(bar.close)))
-        decisions = self._decide(minute, rows)
+        decisions = self._hold_unresolved(self._decide(minute, rows))
         self._last_bar = minute if self._last_bar is None else max(self._last_bar, minute)
         self.stats.minutes_processed += 1
         self.stats.decisions += len(decisions)
         if decisions:
             self._ledger.submit(RecordDecisions(self._ledger.session_id, tuple(decisions)))
-        intents = [d.intent for d in decisions if d.intent is not None]
-        if intents:
-            await asyncio.gather(*(self._submit(intent, minute) for intent in intents))
+        for decision in decisions:
+            if decision.intent is not None:
+                self._submit(decision.intent, minute)
+        self.kill_switch.check_writer(self._writer_health())
         self.stats.minute_latency_ms.append((time.perf_counter() - started) * 1000.0)
         if self.stats.minutes_processed % self.config.reconcile_every_minutes == 0:
             await self._reconcile()
@@ -504,63 +526,47 @@ class LiveEngine:
         )
         return skipped + decided
 
-    async def _submit(self, intent: OrderIntent, minute: dt.datetime) -> None:
-        assert self.book is not None
-        model_version_id = self.model_version_id
-        self._order_models[intent.client_order_id] = model_version_id
+    def _hold_unresolved(self, decisions: list[Decision]) -> list[Decision]:
+        """No new order for a symbol whose last one is still being placed or has an unknown
+        outcome, and none at all once the kill switch tripped."""
+        assert self.desk is not None
+        held = []
+        for decision in decisions:
+            intent = decision.intent
+            if intent is not None and (self.kill_switch.tripped or self.desk.blocks(intent.symbol)):
+                self.stats.intents_held += 1
+                why = "kill switch tripped" if self.kill_switch.tripped else "order unresolved"
+                decision = replace(decision, action=Action.HOLD, reason=why, intent=None)
+            held.append(decision)
+        return held
+
+    def _submit(self, intent: OrderIntent, minute: dt.datetime) -> None:
+        """Hand ``intent`` to the order desk (placed in the background, see ``engine.orders``)."""
+        assert self.desk is not None
         if intent.time_in_force is TimeInForce.IOC or intent.order_type is OrderType.MARKET:
             self._immediate.add(intent.client_order_id)
-        self.book.on_submitted(intent, model_version_id)
-        self._ledger.submit(
-            RecordOrderSubmitted(self._ledger.session_id, intent, None, model_version_id, minute)
-        )
         if intent.side is OrderSide.BUY:
             self.stats.buys += 1
         else:
             self.stats.sells += 1
-        try:
-            snapshot = await self._in_thread(self._broker.submit_order, intent)
-        except OrderRejectedError as error:
-            self.stats.orders_rejected += 1
-            self._release(intent)
-            rejection = OrderRejected(intent, error.code, error.message, minute)
-            self._ledger.submit(
-                RecordOrderRejected(self._ledger.session_id, rejection, model_version_id)
-            )
-            logger.warning("order %s rejected: %s", intent.client_order_id, error.message)
-            return
-        except TransientBrokerError as error:
-            self.stats.orders_failed += 1
-            self._release(intent)
-            rejection = OrderRejected(intent, None, f"not submitted: {error}", minute)
-            self._ledger.submit(
-                RecordOrderRejected(self._ledger.session_id, rejection, model_version_id)
-            )
-            self._event(
-                "order_submit_failed",
-                {"client_order_id": intent.client_order_id, "error": str(error)},
-            )
-            return
-        self.stats.orders_submitted += 1
-        self._ledger.submit(
-            RecordOrderSubmitted(
-                self._ledger.session_id, intent, snapshot, model_version_id, minute
-            )
-        )
+        self.desk.submit(intent, self.model_version_id, minute)
 
-    def _release(self, intent: OrderIntent) -> None:
-        """A submission that placed nothing: free the book and stop waiting for it."""
-        assert self.book is not None
-        self.book.on_rejected(intent)
-        self._immediate.discard(intent.client_order_id)
-        if not self._immediate:
-            self._immediate_settled.set()
+    def _writer_health(self) -> Any:
+        return getattr(self._ledger, "stats", None)
 
     # --- background -----------------------------------------------------------------------
     async def _watch_models(self) -> None:
         while True:
             await asyncio.sleep(self.config.model_poll_interval_s)
             await self.check_for_new_model()
+
+    async def _watch_orders(self) -> None:
+        """The in-flight check and the ledger's health, every ``in_flight_check_s``."""
+        assert self.desk is not None
+        while True:
+            await asyncio.sleep(self.config.in_flight_check_s)
+            await self.desk.check()
+            self.kill_switch.check_writer(self._writer_health())
 
     async def _reconcile(self, *, final: bool = False) -> None:
         """Adopt and record the broker's positions and cash.
@@ -599,6 +605,10 @@ class LiveEngine:
                 }
                 logger.warning("positions differed from the broker: %s", detail)
                 self._event("position_mismatch", detail)
+                tolerance = self.config.health.position_tolerance
+                self.kill_switch.check_positions(
+                    {s: d for s, d in differences.items() if abs(d[0] - d[1]) > tolerance}
+                )
         self.book.sync_account(account)
         self._record_snapshot(account, positions, when)
 
@@ -619,6 +629,9 @@ class LiveEngine:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.desk is not None:
+            await self.desk.drain(self.config.final_updates_timeout_s)
+            await self.desk.close()
         if self._market_data is not None:
             await self._stop_stream(self._market_data, "market data")
         if self.book is not None:
@@ -652,10 +665,15 @@ class LiveEngine:
     # --- helpers --------------------------------------------------------------------------
     def _report(self, status: SessionStatus, reason: str) -> EngineReport:
         book = self.book
+        stats = self.stats.as_dict()
+        if self.desk is not None:
+            stats.update(self.desk.counts.__dict__)
+            stats["orders_unresolved"] = len(self.desk.pending)
+        stats.update(self.kill_switch.counts.__dict__)
         return EngineReport(
             status=status,
             reason=reason,
-            stats=self.stats.as_dict(),
+            stats=stats,
             model_version_id=self.model_version_id,
             starting_equity=self._starting_equity,
             ending_equity=book.equity if book else self._starting_equity,
