@@ -209,3 +209,39 @@ def _fill_update(order: OrderSnapshot, fill: Fill) -> OrderUpdated:
         fee=fill.fee,
     )
     return OrderUpdated(event=event, order=order, timestamp=fill.timestamp, fill=stamped)
+
+
+class LedgerRecoverySource:
+    """:class:`RecoverySource` over the store's ``RecoveryReader`` for one identity: the
+    day's reads aggregate every session of the account, day and mode (what the account did)."""
+
+    def __init__(
+        self,
+        reader: Any,
+        identity: Any,
+        since: dt.datetime,
+        recovered_sessions: tuple[int, ...],
+    ) -> None:
+        self._reader = reader
+        self._identity = identity
+        self._since = since
+        self._recovered = recovered_sessions
+
+    @property
+    def since(self) -> dt.datetime:
+        return self._since
+
+    @property
+    def recovered_sessions(self) -> tuple[int, ...]:
+        return self._recovered
+
+    def ledger_day(self) -> LedgerDay:
+        fills = self._reader.day_fills(self._identity)
+        return LedgerDay(
+            execution_ids=frozenset(f.execution_id for f in fills),
+            fills=tuple((f.symbol, f.side, f.qty) for f in fills),
+            buys_per_symbol=self._reader.buys_submitted(self._identity),
+            day_start_equity=self._reader.day_starting_equity(self._identity),
+            overnight=self._reader.overnight_positions(self._identity),
+            day_trades=self._reader.day_trades(self._identity),
+        )

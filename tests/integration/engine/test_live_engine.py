@@ -34,7 +34,10 @@ from trading_runtime.engine.runner import EmulatorPacer, RegistryModelSource
 from trading_runtime.sim import EmulatorConfig, EmulatorServer, Pacing
 from trading_runtime.sim.config import FaultConfig
 from trading_runtime.sim.control import EmulatorControl
+from trading_runtime.engine.recovery import RecoverySource
+from trading_runtime.store.operations import LedgerOperation
 from trading_runtime.store.reads import LedgerReader
+from trading_runtime.store.sessions import SessionIdentity
 from trading_runtime.store.registry import ModelRegistry
 from trading_runtime.store.writer import LedgerWriter, SessionLedger
 from trading_runtime.store.writes import LedgerRepository
@@ -59,6 +62,21 @@ class HookedPacer:
         if self.hook is not None and self.engine is not None:
             await self.hook(self.engine, bar_timestamp)
         return await self.inner.minute_done(bar_timestamp)
+
+
+class FilteredLedger(SessionLedger):
+    def __init__(
+        self,
+        writer: LedgerWriter,
+        session_id: int,
+        keep: Callable[[LedgerOperation], bool] | None,
+    ) -> None:
+        super().__init__(writer, session_id)
+        self.keep = keep
+
+    def submit(self, operation: LedgerOperation) -> None:
+        if self.keep is None or self.keep(operation):
+            super().submit(operation)
 
 
 @dataclass
@@ -93,10 +111,15 @@ async def run_engine(
     cancel_open_orders_on_stop: bool = True,
     model_poll_interval_s: float = 30.0,
     idle_timeout_s: float = 5.0,
+    who: SessionIdentity | None = None,
+    ledger_filter: Callable[[LedgerOperation], bool] | None = None,
+    recovery: RecoverySource | None = None,
 ) -> Session:
+    """``ledger_filter`` drops the writes it refuses (a crash before they were flushed)."""
     registry = ModelRegistry(database)
     session_id = store_builders.open_session(
         database,
+        who,
         session_key=f"test-{spool.name}",
         started_at=dt.datetime.now(dt.UTC),
         symbols=list(SYMBOLS),
@@ -124,8 +147,9 @@ async def run_engine(
         ),
         trade_updates=lambda on_update: TradeUpdateStream(endpoints, on_update),
         models=RegistryModelSource(registry),
-        ledger=SessionLedger(writer, session_id),
+        ledger=FilteredLedger(writer, session_id, ledger_filter),
         pacer=pacer,
+        recovery=recovery,
     )
     pacer.engine = engine
     try:
