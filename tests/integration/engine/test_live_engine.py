@@ -27,7 +27,9 @@ from trading_runtime.engine.live import (
     EngineConfig,
     EngineReport,
     LiveEngine,
+    EngineStartError,
     MarketDataStalledError,
+    SessionKilledError,
 )
 from trading_runtime.engine.minutes import MarketProgress
 from trading_runtime.engine.runner import EmulatorPacer, RegistryModelSource
@@ -114,6 +116,7 @@ async def run_engine(
     who: SessionIdentity | None = None,
     ledger_filter: Callable[[LedgerOperation], bool] | None = None,
     recovery: RecoverySource | None = None,
+    traded: tuple[str, ...] = TRADED,
 ) -> Session:
     """``ledger_filter`` drops the writes it refuses (a crash before they were flushed)."""
     registry = ModelRegistry(database)
@@ -131,7 +134,7 @@ async def run_engine(
     engine = LiveEngine(
         EngineConfig(
             trading_day=EARLY_CLOSE,
-            symbols=TRADED,
+            symbols=traded,
             reference_symbol="SPY",
             session_key=f"test-{spool.name}",
             decision=DecisionConfig(strategy=StrategyConfig(buy_threshold=buy_threshold)),
@@ -155,7 +158,7 @@ async def run_engine(
     try:
         try:
             report = await engine.run()
-        except MarketDataStalledError:
+        except (MarketDataStalledError, SessionKilledError):
             report = engine.last_report
     finally:
         await pacer.inner.close()
@@ -277,3 +280,34 @@ def test_market_data_that_stops_before_the_close_fails_the_session(
     assert "no market data" in session.report.reason
     assert session.report.stats["minutes_processed"] == 45
     assert session.ledger.engine_events(session.session_id, kind="session_stopped")
+
+
+def test_a_trade_update_handler_error_fails_the_session_with_the_reason(
+    database: Engine, tmp_path: Path
+) -> None:
+    async def corrupt_the_book_at_minute_40(engine: LiveEngine, minute: dt.datetime) -> None:
+        if engine.stats.minutes_processed == 40:
+
+            def broken(update: Any, trading_day: Any = None) -> bool:
+                raise RuntimeError("book corrupted")
+
+            engine.book.on_update = broken  # type: ignore[method-assign,union-attr]
+
+    with emulator() as server:
+        session = asyncio.run(
+            run_engine(server, database, tmp_path / "spool", hook=corrupt_the_book_at_minute_40)
+        )
+    report = session.report
+    assert report.status == "failed"
+    assert "trade update handler failed: RuntimeError: book corrupted" in report.reason
+    assert report.stats["handler_errors"] >= 1
+    assert report.stats["minutes_processed"] < 210
+    [stopped] = session.ledger.engine_events(session.session_id, kind="session_stopped")
+    assert stopped["detail"]["status"] == "failed"
+
+
+def test_an_invalid_symbol_is_refused_before_trading(database: Engine, tmp_path: Path) -> None:
+    with emulator() as server, pytest.raises(EngineStartError, match="DROP TABLE"):
+        asyncio.run(
+            run_engine(server, database, tmp_path / "spool", traded=("AAPL", "AAPL;DROP TABLE"))
+        )
