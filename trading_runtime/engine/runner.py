@@ -85,6 +85,10 @@ class SessionOutcome:
     report: EngineReport
     unwritten_operations: int
     summary: dict[str, Any] = field(default_factory=dict)
+    health: dict[str, int] = field(default_factory=dict)
+    """What went wrong and was caught: handler errors, dead-lettered ledger writes,
+    position mismatches, orders left unresolved, fills recovered after a restart, the
+    writer's largest backlog (see ``engine.health``)."""
 
 
 class RegistryModelSource:
@@ -211,7 +215,10 @@ async def _run(settings: Settings, request: SessionRequest) -> SessionOutcome:
                 await writer.start()
                 ledger = SessionLedger(writer, session_id)
                 pacer = make_pacer()
-                engine = _build_engine(config, broker, endpoints, registry, ledger, pacer)
+                recovery = _recovery_source(settings, database, lease, day, now)
+                engine = _build_engine(
+                    config, broker, endpoints, registry, ledger, pacer, recovery
+                )
                 keeper = asyncio.create_task(
                     _keep_lease(leases, lease, engine), name="session-lease"
                 )
@@ -243,6 +250,7 @@ async def _run(settings: Settings, request: SessionRequest) -> SessionOutcome:
                     )
                 )
                 unwritten = await writer.stop(timeout_s=30.0)
+                health = _health(report.stats, writer.stats.failed)
                 summary = await asyncio.to_thread(_summary, LedgerReader(database), session_id)
             finally:
                 await asyncio.to_thread(leases.release, lease)
@@ -250,7 +258,7 @@ async def _run(settings: Settings, request: SessionRequest) -> SessionOutcome:
         if writer.running:
             await writer.stop(timeout_s=10.0)
         database.dispose()
-    outcome = SessionOutcome(session_id, key, mode, day, report, unwritten, summary)
+    outcome = SessionOutcome(session_id, key, mode, day, report, unwritten, summary, health)
     if failure is not None:
         raise SessionFailed(outcome) from failure
     if interrupted:
@@ -269,9 +277,10 @@ def _engine_config(
         decision=settings.decision_config(),
         model_poll_interval_s=settings.model_poll_interval_s,
         minute_grace_s=request.minute_grace_s,
+        # A stream silent this long fails the session (SPY alone trades every minute).
         idle_timeout_s=request.idle_timeout_s
         if request.idle_timeout_s is not None
-        else (60.0 if request.mode is TradingMode.SIM else None),
+        else (60.0 if request.mode is TradingMode.SIM else 180.0),
         cancel_open_orders_on_stop=settings.cancel_open_orders_on_stop,
     )
 
@@ -313,6 +322,7 @@ def _build_engine(
     registry: Any,
     ledger: Any,
     pacer: Pacer,
+    recovery: Any = None,
 ) -> LiveEngine:
     from trading_runtime.adapters.alpaca.data_stream import BarStream
     from trading_runtime.adapters.alpaca.trade_updates import TradeUpdateStream
@@ -326,7 +336,46 @@ def _build_engine(
         models=RegistryModelSource(registry),
         ledger=ledger,
         pacer=pacer,
+        recovery=recovery,
     )
+
+
+def _recovery_source(
+    settings: Settings, database: Any, lease: Any, day: dt.date, now: dt.datetime
+) -> Any:
+    """The ledger's day for a restart: when the lease recovered sessions left running on a
+    broker that outlived them (paper, live, or an external emulator; an emulator started
+    here is new, with nothing to reconcile). None otherwise."""
+    from trading_runtime.engine.recovery import LedgerRecoverySource
+    from trading_runtime.store.recovery import RecoveryReader
+
+    external = lease.identity.mode is not TradingMode.SIM or getattr(
+        settings, "sim_broker_url", None
+    )
+    if not lease.recovered or not external:
+        return None
+    start_of_day = dt.datetime.combine(day, dt.time(), ZoneInfo(calendar.NEW_YORK))
+    return LedgerRecoverySource(
+        RecoveryReader(database),
+        lease.identity,
+        since=start_of_day.astimezone(dt.UTC),
+        recovered_sessions=tuple(r.session_id for r in lease.recovered),
+    )
+
+
+def _health(stats: dict[str, Any], dead_lettered_at_stop: int) -> dict[str, int]:
+    names = (
+        "handler_errors",
+        "dead_lettered_writes",
+        "position_mismatches",
+        "orders_unresolved",
+        "orders_pending_confirmation",
+        "fills_recovered",
+        "writer_backlog_max",
+    )
+    health = {name: int(stats.get(name, 0)) for name in names}
+    health["dead_lettered_writes"] = max(health["dead_lettered_writes"], dead_lettered_at_stop)
+    return health
 
 
 @contextlib.contextmanager

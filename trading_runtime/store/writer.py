@@ -407,6 +407,11 @@ class SessionLedger:
         self.writer = writer
         self.session_id = session_id
 
+    @property
+    def stats(self) -> WriterStats:
+        """The writer's counters (the engine's kill switch reads dead letters and backlog)."""
+        return self.writer.stats
+
     def submit(self, operation: LedgerOperation) -> None:
         """Queue ``operation``; raises ``ValueError`` for another session's operation."""
         if operation.session_id not in (self.session_id, None):
