@@ -28,66 +28,34 @@ streams closed). Ledger writes never block: they go to a queued, spooling writer
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import numpy as np
 
-from trading_runtime.core.book import Book
 from trading_runtime.core.minute import build_predictions, decide_minute
 from trading_runtime.domain.bars import Bar
 from trading_runtime.domain.decisions import Decision
 from trading_runtime.domain.enums import Action, OrderSide, OrderType, SessionStatus, TimeInForce
-from trading_runtime.domain.orders import OrderIntent, OrderUpdated
-from trading_runtime.domain.portfolio import AccountSnapshot, Position
-from trading_runtime.engine.health import KillSwitch
-from trading_runtime.engine.minutes import (
-    ONE_MINUTE,
-    Arrival,
-    Clock,
-    MarketProgress,
-    MinuteBuffer,
-    WallClock,
-)
-from trading_runtime.engine.orders import OrderDesk
-from trading_runtime.engine.ports import (
-    BarHandler,
-    Broker,
-    LedgerSink,
-    ModelSource,
-    NoPacing,
-    Pacer,
-    RejectedBarHandler,
-    Stream,
-    UpdateHandler,
-)
-from trading_runtime.engine.recovery import RecoverySource, recover
+from trading_runtime.domain.orders import OrderIntent
+from trading_runtime.engine.base import EngineBase
+from trading_runtime.engine.inbound import InboundPart
+from trading_runtime.engine.lifecycle import LifecyclePart
+from trading_runtime.engine.minute_clock import MinuteClockPart
 from trading_runtime.engine.report import (
     EngineConfig,
     EngineReport,
     EngineStartError,
-    EngineStats,
     MarketDataStalledError,
     SessionKilledError,
 )
-from trading_runtime.engine.symbols import InvalidSymbolsError, check_against_assets, check_format
-from trading_runtime.features.spec import FEATURE_SPEC, FeatureSpec
-from trading_runtime.features.streaming import StreamingFeatures
-from trading_runtime.marketdata import calendar
-from trading_runtime.modeling.artifact import TradingModel
 from trading_runtime.store.operations import (
-    RecordAccount,
     RecordDecisions,
-    RecordEngineEvent,
-    RecordOrderUpdate,
-    RecordPositions,
 )
 
 logger = logging.getLogger(__name__)
@@ -103,71 +71,8 @@ __all__ = [
 ]
 
 
-class _Stop:
-    """Queue sentinel that wakes the minute processor."""
-
-
-_STOP = _Stop()
-
-
-class LiveEngine:
-    def __init__(
-        self,
-        config: EngineConfig,
-        broker: Broker,
-        market_data: Callable[[BarHandler, RejectedBarHandler], Stream],
-        trade_updates: Callable[[UpdateHandler], Stream],
-        models: ModelSource,
-        ledger: LedgerSink,
-        pacer: Pacer | None = None,
-        spec: FeatureSpec = FEATURE_SPEC,
-        clock: Clock | None = None,
-        recovery: RecoverySource | None = None,
-    ) -> None:
-        self.config = config
-        self.session = calendar.session(config.trading_day)
-        self._broker = broker
-        self._market_data_factory = market_data
-        self._trade_updates_factory = trade_updates
-        self._models = models
-        self._ledger = ledger
-        self._pacer = pacer or NoPacing()
-        self._clock = clock or WallClock()
-        self._spec = spec
-        self.features = StreamingFeatures(config.subscribed, config.reference_symbol, spec)
-        self.stats = EngineStats()
-        self.book: Book | None = None
-        self.model: TradingModel | None = None
-        self.model_version_id: int | None = None
-        self.last_report: EngineReport | None = None
-        self._recovery = recovery
-        self.kill_switch = KillSwitch(config.health, self._killed)
-        self.desk: OrderDesk | None = None
-        self._queue: asyncio.Queue[Bar | _Stop] = asyncio.Queue()
-        self._stop_reason: str | None = None
-        self._orders_settled = asyncio.Event()
-        # IOC and market orders resolve as soon as they reach the market; until their updates
-        # arrive the book is stale, so the next minute waits for them (briefly).
-        self._immediate: set[str] = set()
-        self._immediate_settled = asyncio.Event()
-        self._executor = ThreadPoolExecutor(
-            max_workers=config.broker_threads, thread_name_prefix="broker"
-        )
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._market_data: Stream | None = None
-        self._trade_updates: Stream | None = None
-        self._last_bar: dt.datetime | None = None
-        self._started_at: dt.datetime | None = None
-        self._starting_equity = Decimal(0)
-        self._bar_messages = 0  # every bar message the stream delivered, sound or not
-
-    # --- public ---------------------------------------------------------------------------
-    def request_stop(self, reason: str) -> None:
-        """Ask the loop to stop after the minute in progress; safe to call repeatedly."""
-        if self._stop_reason is None:
-            self._stop_reason = reason
-            logger.info("stop requested: %s", reason)
-        self._queue.put_nowait(_STOP)
+class LiveEngine(InboundPart, MinuteClockPart, LifecyclePart, EngineBase):
+    """One live session (see the module docstring)."""
 
     async def run(self) -> EngineReport:
         """Run the session; a tripped kill switch fails it (:class:`SessionKilledError`)."""
@@ -217,241 +122,6 @@ class LiveEngine:
         self._event("model_loaded", {"model_version_id": champion, "previous": previous})
         logger.info("model %s loaded (previous %s)", champion, previous)
         return True
-
-    # --- start ----------------------------------------------------------------------------
-    async def _start(self) -> None:
-        try:
-            check_format(self.config.subscribed)
-        except InvalidSymbolsError as error:
-            raise EngineStartError(str(error)) from None
-        if not await self.check_for_new_model():
-            raise EngineStartError("no champion model could be loaded from the registry")
-        try:
-            clock = await self._in_thread(self._broker.get_clock)
-            self._started_at = clock.timestamp
-            account = await self._in_thread(self._broker.get_account, self._started_at)
-            positions = await self._in_thread(self._broker.get_positions)
-            open_orders = await self._in_thread(self._broker.list_open_orders)
-            assets = getattr(self._broker, "assets", None)
-            listed = await self._in_thread(assets) if assets is not None else None
-        except Exception as error:
-            raise EngineStartError(f"broker unavailable at start: {error}") from error
-        try:
-            check_against_assets(self.config.subscribed, listed)
-        except InvalidSymbolsError as error:
-            raise EngineStartError(str(error)) from None
-        self.book = Book(cash=account.cash, positions=positions, buying_power=account.buying_power)
-        self.book.day_start_equity = account.equity
-        self._starting_equity = account.equity
-        for order in open_orders:
-            self.book.adopt_open_order(order)
-        self.desk = OrderDesk(
-            self._broker,
-            self._ledger,
-            self.book,
-            self._in_thread,
-            self._now,
-            self.config.orders,
-            on_released=self._order_done,
-            on_failure=self.kill_switch.trip,
-        )
-        self._record_snapshot(account, positions, self._started_at)
-        if self._recovery is not None:
-            await self._recover(positions)
-        # Trade updates first, so no fill of an order we submit can be missed.
-        self._trade_updates = self._trade_updates_factory(self._on_trade_update)
-        await self._trade_updates.start()
-        self._market_data = self._market_data_factory(self._on_bar, self._on_malformed_bar)
-        await self._market_data.start()
-        self._spawn(self._watch_models(), "model-watcher")
-        self._spawn(self._watch_orders(), "in-flight-check")
-        self._event(
-            "session_started", {"symbols": list(self.config.symbols), "equity": str(account.equity)}
-        )
-
-    async def _recover(self, positions: dict[str, Position]) -> None:
-        """A restart: the broker's day into the ledger, the risk state rebuilt (see
-        ``engine.recovery``); positions that disagree beyond the tolerance fail the session."""
-        assert self.book is not None and self._recovery is not None
-        try:
-            result = await recover(
-                self._recovery,
-                self._broker,  # type: ignore[arg-type]
-                self.book,
-                positions,
-                self._ledger,
-                self._in_thread,
-                trading_day=self.config.trading_day,
-                now=self._now(),
-                tolerance=self.config.health.position_tolerance,
-            )
-        except Exception as error:
-            raise EngineStartError(f"could not reconcile the recovered session: {error}") from error
-        self.stats.fills_recovered += len(result.fills_recorded)
-        self.kill_switch.check_positions(result.mismatches)
-        if self.kill_switch.reason is not None:
-            raise SessionKilledError(self.kill_switch.reason)
-
-    # --- inbound --------------------------------------------------------------------------
-    async def _on_bar(self, bar: Bar) -> None:
-        try:
-            self._bar_messages += 1
-            self.stats.bars_received += 1
-            problems = bar.problems()
-            if not problems and not self.session.contains_bar(bar.timestamp):
-                problems = ["outside the regular session"]
-            if not problems and bar.symbol not in self.features.symbols:
-                problems = ["not subscribed"]
-            if problems:
-                await self._on_rejected_bar(bar, ", ".join(problems))
-                return
-            self._queue.put_nowait(bar)
-        except Exception as error:
-            self.kill_switch.handler_failed("bar", error)
-
-    async def _on_malformed_bar(self, raw: Any, reason: str) -> None:
-        self._bar_messages += 1
-        await self._on_rejected_bar(raw, reason)
-
-    async def _on_rejected_bar(self, raw: Any, reason: str) -> None:
-        self.stats.bars_rejected += 1
-        description = repr(raw)[:300]
-        logger.warning("bar rejected (%s): %s", reason, description)
-        self._event("bar_rejected", {"reason": reason, "bar": description})
-
-    async def _on_trade_update(self, update: OrderUpdated) -> None:
-        """Book, desk and ledger; any error here means the book may be wrong: the kill
-        switch trips (never swallowed)."""
-        try:
-            self._apply_update(update)
-        except Exception as error:
-            self.kill_switch.handler_failed("trade update", error)
-
-    def _apply_update(self, update: OrderUpdated) -> None:
-        assert self.book is not None and self.desk is not None
-        client_order_id = update.order.client_order_id
-        self.desk.heard_from(client_order_id)
-        model_version_id = self.desk.model_of(client_order_id)
-        if not self.book.on_update(update, self.config.trading_day):
-            self.stats.duplicate_updates += 1
-            return
-        if update.fill is not None:
-            self.stats.fills += 1
-        if client_order_id not in self.book.working:
-            self._order_done(client_order_id)
-        self._ledger.submit(RecordOrderUpdate(self._ledger.session_id, update, model_version_id))
-
-    def _order_done(self, client_order_id: str) -> None:
-        """An order stopped working (final, refused or not placed): stop waiting for it."""
-        assert self.book is not None
-        self._immediate.discard(client_order_id)
-        if not self._immediate:
-            self._immediate_settled.set()
-        if not self.book.working:
-            self._orders_settled.set()
-
-    def _killed(self, reason: str) -> None:
-        self.request_stop(f"kill switch: {reason}")
-
-    # --- the minute loop ------------------------------------------------------------------
-    async def _process_minutes(self) -> str:
-        """Close minutes until the session's last one; returns why the loop ended."""
-        buffer = MinuteBuffer(self.session, self.session.open)
-        progress = await self._pacer.minute_done(self.session.open - ONE_MINUTE)
-        if progress is None:
-            return await self._minutes_on_wall_clock(buffer)
-        return await self._minutes_on_event_clock(buffer, progress)
-
-    async def _minutes_on_wall_clock(self, buffer: MinuteBuffer) -> str:
-        grace = self.config.minute_grace_s
-        loop = asyncio.get_running_loop()
-        last_activity = loop.time()
-        while not buffer.finished:
-            if self._stop_reason is not None:
-                return self._stop_reason
-            waits = [self._clock.seconds_until(buffer.deadline(grace))]
-            if self.config.idle_timeout_s is not None:
-                waits.append(last_activity + self.config.idle_timeout_s - loop.time())
-            try:
-                async with asyncio.timeout(max(min(waits), 0.0)):
-                    item = await self._queue.get()
-            except TimeoutError:
-                if self._clock.seconds_until(buffer.deadline(grace)) <= 0:
-                    await self._close_next(buffer)
-                    continue
-                raise self._stalled() from None
-            if not isinstance(item, _Stop):
-                last_activity = loop.time()
-                await self._take(buffer, item)
-        return "session closed"
-
-    async def _minutes_on_event_clock(self, buffer: MinuteBuffer, progress: MarketProgress) -> str:
-        while True:
-            await self._receive(buffer, progress.bars_sent)
-            if self._stop_reason is not None:
-                return self._stop_reason
-            through = buffer.final_minute if progress.to_the_close else progress.through
-            while through is not None and buffer.next_minute <= through and not buffer.finished:
-                await self._close_next(buffer)
-            if buffer.finished:
-                return "session closed"
-            if self._stop_reason is not None:
-                return self._stop_reason
-            if progress.finished:  # the replay's data stopped before the close
-                await self._receive(buffer, self._bar_messages + 1)
-                return self._stop_reason or "stopped"
-            # A replay's clock waits for us: let this minute's orders reach the market first.
-            assert self.desk is not None
-            await self.desk.drain(self.config.final_updates_timeout_s)
-            answer = await self._pacer.minute_done(buffer.next_minute - ONE_MINUTE)
-            if answer is None:
-                raise RuntimeError("the pacer stopped reporting the replay's progress")
-            progress = answer
-
-    async def _receive(self, buffer: MinuteBuffer, bar_messages: int) -> None:
-        """Take queued bars until ``bar_messages`` have arrived (or a stop is requested)."""
-        while True:
-            while not self._queue.empty():
-                item = self._queue.get_nowait()
-                if not isinstance(item, _Stop):
-                    await self._take(buffer, item)
-            if self._bar_messages >= bar_messages or self._stop_reason is not None:
-                return
-            try:
-                async with asyncio.timeout(self.config.idle_timeout_s):
-                    item = await self._queue.get()
-            except TimeoutError:
-                raise self._stalled() from None
-            if not isinstance(item, _Stop):
-                await self._take(buffer, item)
-
-    async def _take(self, buffer: MinuteBuffer, bar: Bar) -> None:
-        arrival = buffer.add(bar)
-        if arrival is Arrival.LATE:
-            self.stats.bars_late += 1
-            await self._amend(bar)
-        elif arrival is Arrival.DUPLICATE:
-            await self._on_rejected_bar(bar, "duplicate bar")
-        elif arrival is Arrival.UPDATED:
-            self.stats.bars_updated += 1
-
-    async def _close_next(self, buffer: MinuteBuffer) -> None:
-        """Close the buffer's next minute: decide on it when it had any bar; a minute in which
-        nothing traded only moves the features' grid on (nothing to decide on)."""
-        minute, bars = buffer.close_next()
-        if bars:
-            await self._process_minute(minute, bars)
-            return
-        self.features.close_minute(minute, [])
-        self._last_bar = minute if self._last_bar is None else max(self._last_bar, minute)
-        self.stats.minutes_processed += 1
-        self.stats.quiet_minutes += 1
-
-    def _stalled(self) -> MarketDataStalledError:
-        return MarketDataStalledError(
-            f"no market data for {self.config.idle_timeout_s:.0f} s before the close "
-            f"(last bar {self._last_bar})"
-        )
 
     async def _process_minute(self, minute: dt.datetime, bars: Sequence[Bar]) -> None:
         assert self.book is not None
@@ -567,140 +237,3 @@ class LiveEngine:
             await asyncio.sleep(self.config.in_flight_check_s)
             await self.desk.check()
             self.kill_switch.check_writer(self._writer_health())
-
-    async def _reconcile(self, *, final: bool = False) -> None:
-        """Adopt and record the broker's positions and cash.
-
-        Mid-session only when no order is in flight (until its fill arrives the book and the
-        broker legitimately differ); at the end always, after the working orders settled.
-        """
-        assert self.book is not None
-        if self.book.working and not final:
-            return
-        when = self._now()
-        try:
-            account = await self._in_thread(self._broker.get_account, when)
-            positions = await self._in_thread(self._broker.get_positions)
-        except Exception as error:
-            if not final:
-                logger.warning("reconciliation skipped: %s", error)
-                return
-            logger.error("final reconciliation failed: %s", error)
-            self._event("final_reconciliation_failed", {"error": str(error)})
-            self._ledger.submit(
-                RecordPositions(
-                    self._ledger.session_id, self._with_flat(self.book.positions), "ledger", when
-                )
-            )
-            return
-        if self.book.working and not final:
-            return  # an order started while we were asking
-        if not self.book.working:
-            differences = self.book.sync_positions(positions)
-            if differences:
-                self.stats.reconciliation_mismatches += len(differences)
-                detail = {
-                    s: {"book": str(mine), "broker": str(theirs)}
-                    for s, (mine, theirs) in differences.items()
-                }
-                logger.warning("positions differed from the broker: %s", detail)
-                self._event("position_mismatch", detail)
-                tolerance = self.config.health.position_tolerance
-                self.kill_switch.check_positions(
-                    {s: d for s, d in differences.items() if abs(d[0] - d[1]) > tolerance}
-                )
-        self.book.sync_account(account)
-        self._record_snapshot(account, positions, when)
-
-    def _record_snapshot(
-        self, account: AccountSnapshot, positions: dict[str, Position], when: dt.datetime
-    ) -> None:
-        session_id = self._ledger.session_id
-        self._ledger.submit(RecordAccount(session_id, replace(account, timestamp=when)))
-        self._ledger.submit(RecordPositions(session_id, self._with_flat(positions), "broker", when))
-
-    def _with_flat(self, positions: dict[str, Position]) -> dict[str, Position]:
-        """Every traded symbol, flat ones at zero, so a snapshot also says what is not held."""
-        flat = {s: Position(s, Decimal(0), Decimal(0)) for s in self.config.symbols}
-        return {**flat, **positions}
-
-    # --- shutdown -------------------------------------------------------------------------
-    async def _shutdown(self, status: SessionStatus, reason: str) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.desk is not None:
-            await self.desk.drain(self.config.final_updates_timeout_s)
-            await self.desk.close()
-        if self._market_data is not None:
-            await self._stop_stream(self._market_data, "market data")
-        if self.book is not None:
-            if self.config.cancel_open_orders_on_stop and self.book.working:
-                try:
-                    await self._in_thread(self._broker.cancel_all_orders)
-                except Exception as error:
-                    logger.error("could not cancel working orders at shutdown: %s", error)
-                    self._event("cancel_on_stop_failed", {"error": str(error)})
-            await self._wait_for_working_orders(self.config.final_updates_timeout_s)
-            await self._reconcile(final=True)
-        if self._trade_updates is not None:
-            await self._stop_stream(self._trade_updates, "trade updates")
-        self._event("session_stopped", {"status": status, "reason": reason, **self.stats.as_dict()})
-
-    async def _wait_for_working_orders(self, timeout_s: float) -> None:
-        assert self.book is not None
-        if self.book.working:
-            self._orders_settled.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._orders_settled.wait(), timeout_s)
-        if self.book.working:
-            self._event("orders_still_working", {"client_order_ids": sorted(self.book.working)})
-
-    async def _stop_stream(self, stream: Stream, name: str) -> None:
-        try:
-            await stream.stop(self.config.stream_stop_timeout_s)
-        except Exception as error:
-            logger.warning("%s stream did not stop cleanly: %s", name, error)
-
-    # --- helpers --------------------------------------------------------------------------
-    def _report(self, status: SessionStatus, reason: str) -> EngineReport:
-        book = self.book
-        stats = self.stats.as_dict()
-        if self.desk is not None:
-            stats.update(self.desk.counts.__dict__)
-            stats["orders_unresolved"] = len(self.desk.pending)
-        stats.update(self.kill_switch.counts.__dict__)
-        return EngineReport(
-            status=status,
-            reason=reason,
-            stats=stats,
-            model_version_id=self.model_version_id,
-            starting_equity=self._starting_equity,
-            ending_equity=book.equity if book else self._starting_equity,
-            positions={s: p.qty for s, p in book.positions.items()} if book else {},
-            last_bar=self._last_bar,
-        )
-
-    def _now(self) -> dt.datetime:
-        """Event time: the end of the last processed bar, else the broker's time at start."""
-        if self._last_bar is not None:
-            return self._last_bar + dt.timedelta(minutes=1)
-        return self._started_at or dt.datetime.now(dt.UTC)
-
-    def _event(self, kind: str, detail: dict[str, Any]) -> None:
-        self._ledger.submit(RecordEngineEvent(self._ledger.session_id, kind, detail, self._now()))
-
-    def _spawn(self, coroutine: Any, name: str) -> None:
-        task = asyncio.create_task(coroutine, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("task %s failed", task.get_name(), exc_info=task.exception())
-            self.request_stop(f"task {task.get_name()} failed: {task.exception()}")
-
-    async def _in_thread(self, function: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, function, *args)

@@ -216,9 +216,7 @@ async def _run(settings: Settings, request: SessionRequest) -> SessionOutcome:
                 ledger = SessionLedger(writer, session_id)
                 pacer = make_pacer()
                 recovery = _recovery_source(settings, database, lease, day, now)
-                engine = _build_engine(
-                    config, broker, endpoints, registry, ledger, pacer, recovery
-                )
+                engine = _build_engine(config, broker, endpoints, registry, ledger, pacer, recovery)
                 keeper = asyncio.create_task(
                     _keep_lease(leases, lease, engine), name="session-lease"
                 )

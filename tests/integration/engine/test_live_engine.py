@@ -26,21 +26,21 @@ from trading_runtime.domain import Action
 from trading_runtime.engine.live import (
     EngineConfig,
     EngineReport,
-    LiveEngine,
     EngineStartError,
+    LiveEngine,
     MarketDataStalledError,
     SessionKilledError,
 )
 from trading_runtime.engine.minutes import MarketProgress
+from trading_runtime.engine.recovery import RecoverySource
 from trading_runtime.engine.runner import EmulatorPacer, RegistryModelSource
 from trading_runtime.sim import EmulatorConfig, EmulatorServer, Pacing
 from trading_runtime.sim.config import FaultConfig
 from trading_runtime.sim.control import EmulatorControl
-from trading_runtime.engine.recovery import RecoverySource
 from trading_runtime.store.operations import LedgerOperation
 from trading_runtime.store.reads import LedgerReader
-from trading_runtime.store.sessions import SessionIdentity
 from trading_runtime.store.registry import ModelRegistry
+from trading_runtime.store.sessions import SessionIdentity
 from trading_runtime.store.writer import LedgerWriter, SessionLedger
 from trading_runtime.store.writes import LedgerRepository
 from trading_runtime.strategy.rules import StrategyConfig

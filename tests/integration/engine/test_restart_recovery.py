@@ -15,9 +15,11 @@ from sqlalchemy import Engine
 from tests.integration.engine.test_live_engine import (
     EARLY_CLOSE,
     LiveEngine,
-    database,  # noqa: F401  (fixture)
     emulator,
     run_engine,
+)
+from tests.integration.engine.test_live_engine import (
+    database as database,
 )
 from tests.support.emulator import API_KEY, SECRET_KEY, trading_client
 from trading_runtime.adapters.alpaca.config import AlpacaEndpoints
@@ -34,7 +36,7 @@ from trading_runtime.store.writes import LedgerRepository
 
 
 def test_a_restart_records_the_fills_the_ledger_missed_and_keeps_the_buy_counts(
-    database: Engine,  # noqa: F811
+    database: Engine,
     tmp_path: Path,
 ) -> None:
     dropped: list[str] = []
@@ -99,11 +101,11 @@ def test_a_restart_records_the_fills_the_ledger_missed_and_keeps_the_buy_counts(
 async def _recover_twice(
     source: LedgerRecoverySource,
     broker: AlpacaBroker,
-    database: Engine,
+    engine: Engine,
     spool: Path,
     session_id: int,
 ) -> tuple[tuple[Any, Book], Any]:
-    writer = LedgerWriter(LedgerRepository(database), spool)
+    writer = LedgerWriter(LedgerRepository(engine), spool)
     await writer.start()
     ledger = SessionLedger(writer, session_id)
     executor = ThreadPoolExecutor(2)
