@@ -24,9 +24,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
-import signal
 import socket
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,6 +37,12 @@ from trading_runtime.domain.enums import TradingMode
 from trading_runtime.engine.live import EngineConfig, EngineReport, LiveEngine
 from trading_runtime.engine.minutes import MarketProgress
 from trading_runtime.engine.ports import NoPacing, Pacer
+from trading_runtime.engine.session_support import (
+    health_counts,
+    keep_lease,
+    recovery_source,
+    stop_on_signals,
+)
 from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.storage import ParquetLake
 from trading_runtime.modeling.artifact import TradingModel
@@ -215,13 +219,13 @@ async def _run(settings: Settings, request: SessionRequest) -> SessionOutcome:
                 await writer.start()
                 ledger = SessionLedger(writer, session_id)
                 pacer = make_pacer()
-                recovery = _recovery_source(settings, database, lease, day, now)
+                recovery = recovery_source(settings, database, lease, day, now)
                 engine = _build_engine(config, broker, endpoints, registry, ledger, pacer, recovery)
                 keeper = asyncio.create_task(
-                    _keep_lease(leases, lease, engine), name="session-lease"
+                    keep_lease(leases, lease, engine), name="session-lease"
                 )
                 failure: Exception | None = None
-                with _stop_on_signals(engine) as signalled:
+                with stop_on_signals(engine) as signalled:
                     try:
                         await engine.run()
                     except Exception as error:
@@ -248,7 +252,7 @@ async def _run(settings: Settings, request: SessionRequest) -> SessionOutcome:
                     )
                 )
                 unwritten = await writer.stop(timeout_s=30.0)
-                health = _health(report.stats, writer.stats.failed)
+                health = health_counts(report.stats, writer.stats.failed)
                 summary = await asyncio.to_thread(_summary, LedgerReader(database), session_id)
             finally:
                 await asyncio.to_thread(leases.release, lease)
@@ -289,30 +293,6 @@ def _lease_owner(request: SessionRequest) -> str:
     return f"{socket.gethostname()} pid {os.getpid()}{run}"
 
 
-async def _keep_lease(leases: Any, lease: Any, engine: LiveEngine) -> None:
-    """Renew the session's lease every third of its ttl while the engine runs.
-
-    A lost lease (another engine took the session over) stops the engine; a database that
-    cannot be reached is retried at the next beat (the lease lasts until it expires).
-    """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from trading_runtime.store.sessions import SessionLeaseLostError
-    from trading_runtime.store.writer import describe_error
-
-    interval_s = lease.ttl_s / 3
-    while True:
-        await asyncio.sleep(interval_s)
-        try:
-            lease = await asyncio.to_thread(leases.heartbeat, lease)
-        except SessionLeaseLostError as error:
-            logger.error("%s; stopping the session", error)
-            engine.request_stop(f"session lease lost: {error}")
-            return
-        except SQLAlchemyError as error:
-            logger.warning("session lease heartbeat failed: %s", describe_error(error))
-
-
 def _build_engine(
     config: EngineConfig,
     broker: Any,
@@ -336,44 +316,6 @@ def _build_engine(
         pacer=pacer,
         recovery=recovery,
     )
-
-
-def _recovery_source(
-    settings: Settings, database: Any, lease: Any, day: dt.date, now: dt.datetime
-) -> Any:
-    """The ledger's day for a restart: when the lease recovered sessions left running on a
-    broker that outlived them (paper, live, or an external emulator; an emulator started
-    here is new, with nothing to reconcile). None otherwise."""
-    from trading_runtime.engine.recovery import LedgerRecoverySource
-    from trading_runtime.store.recovery import RecoveryReader
-
-    external = lease.identity.mode is not TradingMode.SIM or getattr(
-        settings, "sim_broker_url", None
-    )
-    if not lease.recovered or not external:
-        return None
-    start_of_day = dt.datetime.combine(day, dt.time(), ZoneInfo(calendar.NEW_YORK))
-    return LedgerRecoverySource(
-        RecoveryReader(database),
-        lease.identity,
-        since=start_of_day.astimezone(dt.UTC),
-        recovered_sessions=tuple(r.session_id for r in lease.recovered),
-    )
-
-
-def _health(stats: dict[str, Any], dead_lettered_at_stop: int) -> dict[str, int]:
-    names = (
-        "handler_errors",
-        "dead_lettered_writes",
-        "position_mismatches",
-        "orders_unresolved",
-        "orders_pending_confirmation",
-        "fills_recovered",
-        "writer_backlog_max",
-    )
-    health = {name: int(stats.get(name, 0)) for name in names}
-    health["dead_lettered_writes"] = max(health["dead_lettered_writes"], dead_lettered_at_stop)
-    return health
 
 
 @contextlib.contextmanager
@@ -436,30 +378,6 @@ def _replay_source(settings: Settings, day: dt.date) -> Any:
         f"replaying {day} needs its bars for every symbol in the lake: "
         "materialize historical_bars for that day first"
     )
-
-
-@contextlib.contextmanager
-def _stop_on_signals(engine: LiveEngine) -> Iterator[threading.Event]:
-    """SIGINT/SIGTERM become a graceful stop; the previous handlers are restored after."""
-    signalled = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield signalled
-        return
-    loop = asyncio.get_running_loop()
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def stop(sig: signal.Signals) -> None:
-        signalled.set()
-        engine.request_stop(f"terminated by {sig.name}")
-
-    for sig in previous:
-        loop.add_signal_handler(sig, stop, sig)
-    try:
-        yield signalled
-    finally:
-        for sig, handler in previous.items():
-            loop.remove_signal_handler(sig)
-            signal.signal(sig, handler)
 
 
 def _session_config(settings: Settings, config: EngineConfig) -> dict[str, Any]:
