@@ -41,6 +41,7 @@ from trading_runtime.engine.report import (
     EngineReport,
     EngineStats,
 )
+from trading_runtime.engine.warmup import History
 from trading_runtime.features.spec import FEATURE_SPEC, FeatureSpec
 from trading_runtime.features.streaming import StreamingFeatures
 from trading_runtime.marketdata import calendar
@@ -73,6 +74,7 @@ class EngineBase:
         spec: FeatureSpec = FEATURE_SPEC,
         clock: Clock | None = None,
         recovery: RecoverySource | None = None,
+        history: History | None = None,
     ) -> None:
         self.config = config
         self.session = calendar.session(config.trading_day)
@@ -91,6 +93,8 @@ class EngineBase:
         self.model_version_id: int | None = None
         self.last_report: EngineReport | None = None
         self._recovery = recovery
+        self._history = history
+        self._first_minute = self.session.open  # later when warmed up from history
         self.kill_switch = KillSwitch(config.health, self._killed)
         self.desk: OrderDesk | None = None
         self._queue: asyncio.Queue[Bar | _Stop] = asyncio.Queue()

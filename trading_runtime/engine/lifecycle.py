@@ -13,6 +13,7 @@ from trading_runtime.core.book import Book
 from trading_runtime.domain.enums import SessionStatus
 from trading_runtime.domain.portfolio import AccountSnapshot, Position
 from trading_runtime.engine.base import EngineBase
+from trading_runtime.engine.minutes import ONE_MINUTE
 from trading_runtime.engine.orders import OrderDesk
 from trading_runtime.engine.ports import (
     Stream,
@@ -24,6 +25,7 @@ from trading_runtime.engine.report import (
     SessionKilledError,
 )
 from trading_runtime.engine.symbols import InvalidSymbolsError, check_against_assets, check_format
+from trading_runtime.engine.warmup import first_live_minute, warm_up
 from trading_runtime.store.operations import (
     RecordAccount,
     RecordPositions,
@@ -74,6 +76,7 @@ class LifecyclePart(EngineBase):
         self._record_snapshot(account, positions, self._started_at)
         if self._recovery is not None:
             await self._recover(positions)
+        await self._warm_up()
         # Trade updates first, so no fill of an order we submit can be missed.
         self._trade_updates = self._trade_updates_factory(self._on_trade_update)
         await self._trade_updates.start()
@@ -84,6 +87,26 @@ class LifecyclePart(EngineBase):
         self._event(
             "session_started", {"symbols": list(self.config.symbols), "equity": str(account.equity)}
         )
+
+    async def _warm_up(self) -> None:
+        """After the open, the day's bars so far warm the features (``engine.warmup``); a
+        history that cannot be read leaves them cold (logged), it does not stop the session."""
+        assert self._started_at is not None
+        first = first_live_minute(self.session, self._started_at)
+        if self._history is None or first <= self.session.open:
+            return
+        try:
+            bars = await self._in_thread(
+                self._history, self.config.subscribed, self.session.open, first - ONE_MINUTE
+            )
+        except Exception as error:
+            logger.warning("no history to warm the features up: %s", error)
+            self._event("warm_up_failed", {"error": str(error)})
+            return
+        minutes, used = warm_up(self.features, self.session, bars, first)
+        self._first_minute = first
+        self.stats.warm_up_minutes = minutes
+        self._event("features_warmed_up", {"minutes": minutes, "bars": used, "until": first})
 
     async def _recover(self, positions: dict[str, Position]) -> None:
         """A restart: the broker's day into the ledger, the risk state rebuilt (see

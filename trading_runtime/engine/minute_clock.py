@@ -26,7 +26,7 @@ class MinuteClockPart(EngineBase):
     # --- the minute loop ------------------------------------------------------------------
     async def _process_minutes(self) -> str:
         """Close minutes until the session's last one; returns why the loop ended."""
-        buffer = MinuteBuffer(self.session, self.session.open)
+        buffer = MinuteBuffer(self.session, self._first_minute)
         progress = await self._pacer.minute_done(self.session.open - ONE_MINUTE)
         if progress is None:
             return await self._minutes_on_wall_clock(buffer)

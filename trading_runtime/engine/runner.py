@@ -41,6 +41,7 @@ from trading_runtime.engine.session_support import (
     health_counts,
     keep_lease,
     recovery_source,
+    rest_history,
     stop_on_signals,
 )
 from trading_runtime.marketdata import calendar
@@ -315,6 +316,7 @@ def _build_engine(
         ledger=ledger,
         pacer=pacer,
         recovery=recovery,
+        history=rest_history(endpoints),
     )
 
 

@@ -105,3 +105,17 @@ def stop_on_signals(engine: LiveEngine) -> Iterator[threading.Event]:
         for sig, handler in previous.items():
             loop.remove_signal_handler(sig)
             signal.signal(sig, handler)
+
+
+def rest_history(endpoints: Any) -> Any:
+    """The engine's warm-up history (``engine.warmup.History``): the data API's bars (the
+    emulator's, replaying the lake or the synthetic market, in sim mode)."""
+    from trading_runtime.adapters.alpaca.history import AlpacaHistory
+    from trading_runtime.features.build import _frame_to_bars
+
+    client = AlpacaHistory(endpoints)
+
+    def bars(symbols: Any, first: dt.datetime, last: dt.datetime) -> Any:
+        return _frame_to_bars(client.bars(list(symbols), first, last))
+
+    return bars
