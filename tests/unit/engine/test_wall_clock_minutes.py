@@ -352,3 +352,64 @@ def test_bars_missed_while_the_stream_was_down_are_backfilled_from_history() -> 
             expected.loc[(last, symbol), "ret_30"],
             rtol=1e-9,
         )
+
+
+@dataclasses.dataclass
+class WriterStats:
+    failed: int = 0
+    pending: int = 0
+    spool_backlog: int = 0
+
+
+class FailingLedger(Ledger):
+    """A ledger whose writer dead-letters a write once the session is under way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stats = WriterStats()
+
+    def submit(self, operation: Any) -> None:
+        super().submit(operation)
+        if isinstance(operation, RecordDecisions):
+            self.stats.failed = 1  # the database refused a write for good
+
+
+def test_a_dead_lettered_ledger_write_fails_the_session_with_the_count() -> None:
+    frame = day_bars(FULL_DAY, SYMBOLS[1:])
+    first_live = SESSION.close - LIVE_MINUTES * ONE_MINUTE
+    live = frame[frame["timestamp"] >= first_live]
+    script = sorted(
+        ((b.timestamp + ONE_MINUTE + dt.timedelta(seconds=0.5), b) for b in _bars(live)),
+        key=lambda item: item[0],
+    )
+    clock = ScaledClock(first_live - dt.timedelta(seconds=5))
+    ledger = FailingLedger()
+    engine = LiveEngine(
+        EngineConfig(
+            trading_day=FULL_DAY,
+            symbols=SYMBOLS[1:],
+            reference_symbol="SPY",
+            session_key="dead-letter",
+            minute_grace_s=GRACE_S,
+            idle_timeout_s=30.0,
+            reconcile_every_minutes=10_000,
+        ),
+        broker=Broker(clock),  # type: ignore[arg-type]
+        market_data=lambda on_bar, on_rejected: Feed(clock, script, on_bar),
+        trade_updates=lambda on_update: Silent(),
+        models=Models(),  # type: ignore[arg-type]
+        ledger=ledger,  # type: ignore[arg-type]
+        clock=clock,
+    )
+    try:
+        asyncio.run(engine.run())
+    except Exception as error:
+        assert type(error).__name__ == "SessionKilledError"
+    else:
+        raise AssertionError("the session should have failed")
+    report = engine.last_report
+    assert report is not None and report.status == "failed"
+    assert report.reason == "SessionKilledError: 1 ledger writes dead-lettered"
+    assert report.stats["dead_lettered_writes"] == 1
+    # Stopped right after the first minute with bars (the earlier, quiet ones close at once).
+    assert report.stats["minutes_processed"] == SESSION.minutes - LIVE_MINUTES + 1
