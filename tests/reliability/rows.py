@@ -35,7 +35,7 @@ DAY = dt.date(2026, 11, 27)  # an early close: 210 minutes
 SESSION_MINUTES = 210  # each row replays its last ``minutes``, to the close
 # Session minutes per wall-clock second: slow enough for the harness to act within a minute
 # of the moment it watches for (it polls every 10 ms), as a live market would be.
-MINUTES_PER_SECOND = 5.0
+MINUTES_PER_SECOND = 8.0
 MAX_BUYS_PER_SYMBOL = 2
 REST_TIMEOUT_S = 2.0
 LEASE_TTL_S = 6.0
