@@ -90,6 +90,7 @@ def trade_session(
             metadata={
                 "session_id": failed.outcome.session_id,
                 **failed.outcome.summary,
+                **failed.outcome.health,
                 **recorded,
             },
         ) from failed
@@ -100,6 +101,7 @@ def trade_session(
             "minute_latency_p50_ms": round(stats.get("minute_latency_p50_ms", 0.0), 2),
             "minute_latency_p99_ms": round(stats.get("minute_latency_p99_ms", 0.0), 2),
             "unwritten_operations": outcome.unwritten_operations,
+            **outcome.health,
         }
     )
     return {

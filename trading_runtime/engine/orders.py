@@ -122,7 +122,9 @@ class OrderDesk:
     def model_of(self, client_order_id: str) -> int | None:
         return self._models.get(client_order_id)
 
-    def submit(self, intent: OrderIntent, model_version_id: int | None, minute: dt.datetime) -> None:
+    def submit(
+        self, intent: OrderIntent, model_version_id: int | None, minute: dt.datetime
+    ) -> None:
         """Book and record ``intent`` now; place it in the background (never blocks)."""
         self._models[intent.client_order_id] = model_version_id
         self._book.on_submitted(intent, model_version_id)
@@ -131,7 +133,9 @@ class OrderDesk:
         self._ledger.submit(
             RecordOrderSubmitted(self._ledger.session_id, intent, None, model_version_id, minute)
         )
-        self._spawn(self._place(intent, model_version_id, minute), f"place-{intent.client_order_id}")
+        self._spawn(
+            self._place(intent, model_version_id, minute), f"place-{intent.client_order_id}"
+        )
 
     def heard_from(self, client_order_id: str) -> None:
         """A trade update arrived for the order: it exists at the broker."""
@@ -192,7 +196,9 @@ class OrderDesk:
             )
             self.counts.orders_pending_confirmation += 1
             logger.warning(
-                "order %s: outcome unknown (%s); pending confirmation", intent.client_order_id, error
+                "order %s: outcome unknown (%s); pending confirmation",
+                intent.client_order_id,
+                error,
             )
             self._event(
                 "order_pending_confirmation",

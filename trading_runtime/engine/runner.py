@@ -24,9 +24,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
-import signal
 import socket
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,6 +37,13 @@ from trading_runtime.domain.enums import TradingMode
 from trading_runtime.engine.live import EngineConfig, EngineReport, LiveEngine
 from trading_runtime.engine.minutes import MarketProgress
 from trading_runtime.engine.ports import NoPacing, Pacer
+from trading_runtime.engine.session_support import (
+    health_counts,
+    keep_lease,
+    recovery_source,
+    rest_history,
+    stop_on_signals,
+)
 from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.storage import ParquetLake
 from trading_runtime.modeling.artifact import TradingModel
@@ -85,6 +90,10 @@ class SessionOutcome:
     report: EngineReport
     unwritten_operations: int
     summary: dict[str, Any] = field(default_factory=dict)
+    health: dict[str, int] = field(default_factory=dict)
+    """What went wrong and was caught: handler errors, dead-lettered ledger writes,
+    position mismatches, orders left unresolved, fills recovered after a restart, the
+    writer's largest backlog (see ``engine.health``)."""
 
 
 class RegistryModelSource:
@@ -211,12 +220,13 @@ async def _run(settings: Settings, request: SessionRequest) -> SessionOutcome:
                 await writer.start()
                 ledger = SessionLedger(writer, session_id)
                 pacer = make_pacer()
-                engine = _build_engine(config, broker, endpoints, registry, ledger, pacer)
+                recovery = recovery_source(settings, database, lease, day, now)
+                engine = _build_engine(config, broker, endpoints, registry, ledger, pacer, recovery)
                 keeper = asyncio.create_task(
-                    _keep_lease(leases, lease, engine), name="session-lease"
+                    keep_lease(leases, lease, engine), name="session-lease"
                 )
                 failure: Exception | None = None
-                with _stop_on_signals(engine) as signalled:
+                with stop_on_signals(engine) as signalled:
                     try:
                         await engine.run()
                     except Exception as error:
@@ -243,6 +253,7 @@ async def _run(settings: Settings, request: SessionRequest) -> SessionOutcome:
                     )
                 )
                 unwritten = await writer.stop(timeout_s=30.0)
+                health = health_counts(report.stats, writer.stats.failed)
                 summary = await asyncio.to_thread(_summary, LedgerReader(database), session_id)
             finally:
                 await asyncio.to_thread(leases.release, lease)
@@ -250,7 +261,7 @@ async def _run(settings: Settings, request: SessionRequest) -> SessionOutcome:
         if writer.running:
             await writer.stop(timeout_s=10.0)
         database.dispose()
-    outcome = SessionOutcome(session_id, key, mode, day, report, unwritten, summary)
+    outcome = SessionOutcome(session_id, key, mode, day, report, unwritten, summary, health)
     if failure is not None:
         raise SessionFailed(outcome) from failure
     if interrupted:
@@ -269,9 +280,10 @@ def _engine_config(
         decision=settings.decision_config(),
         model_poll_interval_s=settings.model_poll_interval_s,
         minute_grace_s=request.minute_grace_s,
+        # A stream silent this long fails the session (SPY alone trades every minute).
         idle_timeout_s=request.idle_timeout_s
         if request.idle_timeout_s is not None
-        else (60.0 if request.mode is TradingMode.SIM else None),
+        else (60.0 if request.mode is TradingMode.SIM else 180.0),
         cancel_open_orders_on_stop=settings.cancel_open_orders_on_stop,
     )
 
@@ -282,30 +294,6 @@ def _lease_owner(request: SessionRequest) -> str:
     return f"{socket.gethostname()} pid {os.getpid()}{run}"
 
 
-async def _keep_lease(leases: Any, lease: Any, engine: LiveEngine) -> None:
-    """Renew the session's lease every third of its ttl while the engine runs.
-
-    A lost lease (another engine took the session over) stops the engine; a database that
-    cannot be reached is retried at the next beat (the lease lasts until it expires).
-    """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from trading_runtime.store.sessions import SessionLeaseLostError
-    from trading_runtime.store.writer import describe_error
-
-    interval_s = lease.ttl_s / 3
-    while True:
-        await asyncio.sleep(interval_s)
-        try:
-            lease = await asyncio.to_thread(leases.heartbeat, lease)
-        except SessionLeaseLostError as error:
-            logger.error("%s; stopping the session", error)
-            engine.request_stop(f"session lease lost: {error}")
-            return
-        except SQLAlchemyError as error:
-            logger.warning("session lease heartbeat failed: %s", describe_error(error))
-
-
 def _build_engine(
     config: EngineConfig,
     broker: Any,
@@ -313,6 +301,7 @@ def _build_engine(
     registry: Any,
     ledger: Any,
     pacer: Pacer,
+    recovery: Any = None,
 ) -> LiveEngine:
     from trading_runtime.adapters.alpaca.data_stream import BarStream
     from trading_runtime.adapters.alpaca.trade_updates import TradeUpdateStream
@@ -326,6 +315,8 @@ def _build_engine(
         models=RegistryModelSource(registry),
         ledger=ledger,
         pacer=pacer,
+        recovery=recovery,
+        history=rest_history(endpoints),
     )
 
 
@@ -400,30 +391,6 @@ def _replay_source(settings: Settings, day: dt.date) -> Any:
         f"replaying {day} needs its bars for every symbol in the lake: "
         "materialize historical_bars for that day first"
     )
-
-
-@contextlib.contextmanager
-def _stop_on_signals(engine: LiveEngine) -> Iterator[threading.Event]:
-    """SIGINT/SIGTERM become a graceful stop; the previous handlers are restored after."""
-    signalled = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield signalled
-        return
-    loop = asyncio.get_running_loop()
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def stop(sig: signal.Signals) -> None:
-        signalled.set()
-        engine.request_stop(f"terminated by {sig.name}")
-
-    for sig in previous:
-        loop.add_signal_handler(sig, stop, sig)
-    try:
-        yield signalled
-    finally:
-        for sig, handler in previous.items():
-            loop.remove_signal_handler(sig)
-            signal.signal(sig, handler)
 
 
 def _session_config(settings: Settings, config: EngineConfig) -> dict[str, Any]:

@@ -26,16 +26,21 @@ from trading_runtime.domain import Action
 from trading_runtime.engine.live import (
     EngineConfig,
     EngineReport,
+    EngineStartError,
     LiveEngine,
     MarketDataStalledError,
+    SessionKilledError,
 )
 from trading_runtime.engine.minutes import MarketProgress
+from trading_runtime.engine.recovery import RecoverySource
 from trading_runtime.engine.runner import EmulatorPacer, RegistryModelSource
 from trading_runtime.sim import EmulatorConfig, EmulatorServer, Pacing
 from trading_runtime.sim.config import FaultConfig
 from trading_runtime.sim.control import EmulatorControl
+from trading_runtime.store.operations import LedgerOperation
 from trading_runtime.store.reads import LedgerReader
 from trading_runtime.store.registry import ModelRegistry
+from trading_runtime.store.sessions import SessionIdentity
 from trading_runtime.store.writer import LedgerWriter, SessionLedger
 from trading_runtime.store.writes import LedgerRepository
 from trading_runtime.strategy.rules import StrategyConfig
@@ -59,6 +64,21 @@ class HookedPacer:
         if self.hook is not None and self.engine is not None:
             await self.hook(self.engine, bar_timestamp)
         return await self.inner.minute_done(bar_timestamp)
+
+
+class FilteredLedger(SessionLedger):
+    def __init__(
+        self,
+        writer: LedgerWriter,
+        session_id: int,
+        keep: Callable[[LedgerOperation], bool] | None,
+    ) -> None:
+        super().__init__(writer, session_id)
+        self.keep = keep
+
+    def submit(self, operation: LedgerOperation) -> None:
+        if self.keep is None or self.keep(operation):
+            super().submit(operation)
 
 
 @dataclass
@@ -93,10 +113,16 @@ async def run_engine(
     cancel_open_orders_on_stop: bool = True,
     model_poll_interval_s: float = 30.0,
     idle_timeout_s: float = 5.0,
+    who: SessionIdentity | None = None,
+    ledger_filter: Callable[[LedgerOperation], bool] | None = None,
+    recovery: RecoverySource | None = None,
+    traded: tuple[str, ...] = TRADED,
 ) -> Session:
+    """``ledger_filter`` drops the writes it refuses (a crash before they were flushed)."""
     registry = ModelRegistry(database)
     session_id = store_builders.open_session(
         database,
+        who,
         session_key=f"test-{spool.name}",
         started_at=dt.datetime.now(dt.UTC),
         symbols=list(SYMBOLS),
@@ -108,7 +134,7 @@ async def run_engine(
     engine = LiveEngine(
         EngineConfig(
             trading_day=EARLY_CLOSE,
-            symbols=TRADED,
+            symbols=traded,
             reference_symbol="SPY",
             session_key=f"test-{spool.name}",
             decision=DecisionConfig(strategy=StrategyConfig(buy_threshold=buy_threshold)),
@@ -124,14 +150,15 @@ async def run_engine(
         ),
         trade_updates=lambda on_update: TradeUpdateStream(endpoints, on_update),
         models=RegistryModelSource(registry),
-        ledger=SessionLedger(writer, session_id),
+        ledger=FilteredLedger(writer, session_id, ledger_filter),
         pacer=pacer,
+        recovery=recovery,
     )
     pacer.engine = engine
     try:
         try:
             report = await engine.run()
-        except MarketDataStalledError:
+        except (MarketDataStalledError, SessionKilledError):
             report = engine.last_report
     finally:
         await pacer.inner.close()
@@ -253,3 +280,34 @@ def test_market_data_that_stops_before_the_close_fails_the_session(
     assert "no market data" in session.report.reason
     assert session.report.stats["minutes_processed"] == 45
     assert session.ledger.engine_events(session.session_id, kind="session_stopped")
+
+
+def test_a_trade_update_handler_error_fails_the_session_with_the_reason(
+    database: Engine, tmp_path: Path
+) -> None:
+    async def corrupt_the_book_at_minute_40(engine: LiveEngine, minute: dt.datetime) -> None:
+        if engine.stats.minutes_processed == 40:
+
+            def broken(update: Any, trading_day: Any = None) -> bool:
+                raise RuntimeError("book corrupted")
+
+            engine.book.on_update = broken  # type: ignore[method-assign,union-attr]
+
+    with emulator() as server:
+        session = asyncio.run(
+            run_engine(server, database, tmp_path / "spool", hook=corrupt_the_book_at_minute_40)
+        )
+    report = session.report
+    assert report.status == "failed"
+    assert "trade update handler failed: RuntimeError: book corrupted" in report.reason
+    assert report.stats["handler_errors"] >= 1
+    assert report.stats["minutes_processed"] < 210
+    [stopped] = session.ledger.engine_events(session.session_id, kind="session_stopped")
+    assert stopped["detail"]["status"] == "failed"
+
+
+def test_an_invalid_symbol_is_refused_before_trading(database: Engine, tmp_path: Path) -> None:
+    with emulator() as server, pytest.raises(EngineStartError, match="DROP TABLE"):
+        asyncio.run(
+            run_engine(server, database, tmp_path / "spool", traded=("AAPL", "AAPL;DROP TABLE"))
+        )

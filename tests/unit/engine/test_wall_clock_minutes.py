@@ -213,3 +213,62 @@ def test_minutes_close_on_the_clock_and_late_or_updated_bars_only_amend_the_stat
             expected.loc[(last, symbol), "ret_30"],
             rtol=1e-9,
         )
+
+
+def test_a_session_started_after_the_open_warms_up_from_history_and_decides_at_once() -> None:
+    frame = day_bars(FULL_DAY, SYMBOLS[1:])
+    first_live = SESSION.close - LIVE_MINUTES * ONE_MINUTE
+    earlier = _bars(frame[frame["timestamp"] < first_live])
+    live = frame[frame["timestamp"] >= first_live]
+    script = sorted(
+        ((bar.timestamp + ONE_MINUTE + dt.timedelta(seconds=0.5), bar) for bar in _bars(live)),
+        key=lambda item: item[0],
+    )
+    requested: list[tuple[dt.datetime, dt.datetime]] = []
+
+    def history(symbols: Any, first: dt.datetime, last: dt.datetime) -> list[Bar]:
+        requested.append((first, last))
+        return [b for b in earlier if first <= b.timestamp <= last]
+
+    clock = ScaledClock(first_live + dt.timedelta(seconds=1))  # restarted mid-session
+    ledger = Ledger()
+    engine = LiveEngine(
+        EngineConfig(
+            trading_day=FULL_DAY,
+            symbols=SYMBOLS[1:],
+            reference_symbol="SPY",
+            session_key="warm",
+            minute_grace_s=GRACE_S,
+            idle_timeout_s=30.0,
+            reconcile_every_minutes=10_000,
+        ),
+        broker=Broker(clock),  # type: ignore[arg-type]
+        market_data=lambda on_bar, on_rejected: Feed(clock, script, on_bar),
+        trade_updates=lambda on_update: Silent(),
+        models=Models(),  # type: ignore[arg-type]
+        ledger=ledger,  # type: ignore[arg-type]
+        clock=clock,
+        history=history,
+    )
+    report = asyncio.run(engine.run())
+
+    assert report.status == "completed", report.reason
+    assert requested == [(SESSION.open, first_live - ONE_MINUTE)]
+    assert report.stats["warm_up_minutes"] == SESSION.minutes - LIVE_MINUTES
+    decided = [
+        d for op in ledger.operations if isinstance(op, RecordDecisions) for d in op.decisions
+    ]
+    assert {d.timestamp for d in decided} == {m.to_pydatetime() for m in live["timestamp"]}
+    assert all(d.reason != "features warming up" for d in decided)  # decided from the first
+    expected = compute_features(frame).set_index(["timestamp", "symbol"])
+    state = engine.features._state
+    k = SESSION.minutes - 1
+    last = pd.Timestamp(SESSION.close - ONE_MINUTE)
+    assert state is not None
+    for symbol in SYMBOLS[1:]:
+        row = engine.features.symbols.index(symbol)
+        np.testing.assert_allclose(
+            state.returns[row, k - 29 : k + 1].sum(),
+            expected.loc[(last, symbol), "ret_30"],
+            rtol=1e-9,
+        )

@@ -335,9 +335,10 @@ def order_updated(data: Mapping[str, Any]) -> OrderUpdated:
 
 
 def fill_activity(raw: Mapping[str, Any], client_order_ids: Mapping[str, str]) -> Fill:
-    """The execution a ``FILL`` account activity describes, with its real execution id
-    (the activity's ``id``). Activities name the broker's order id only; ``client_order_ids``
-    maps it to ours (an order missing from it keeps an empty client order id)."""
+    """The execution a ``FILL`` account activity describes, with its real execution id (the
+    activity's ``id`` is ``<transaction time>::<execution id>``, the id the trade update
+    carried). Activities name the broker's order id only; ``client_order_ids`` maps it to
+    ours (an order missing from it keeps an empty client order id)."""
     if raw.get("activity_type") != "FILL":
         raise UnrecognizedMessageError(f"not a fill activity: {raw.get('activity_type')!r}")
     execution_id = raw.get("id")
@@ -345,7 +346,7 @@ def fill_activity(raw: Mapping[str, Any], client_order_ids: Mapping[str, str]) -
     if not execution_id or not order_id:
         raise UnrecognizedMessageError("fill activity without an id or an order_id")
     return Fill(
-        execution_id=str(execution_id),
+        execution_id=str(execution_id).rpartition("::")[2],
         broker_order_id=str(order_id),
         client_order_id=client_order_ids.get(str(order_id), ""),
         symbol=str(raw.get("symbol") or ""),
