@@ -324,7 +324,8 @@ def _build_engine(
 def _broker_connection(
     settings: Settings, mode: TradingMode, day: dt.date, request: SessionRequest
 ) -> Iterator[tuple[Any, Any]]:
-    """(endpoints, pacer factory) for the mode; in sim mode, with an emulator running."""
+    """(endpoints, pacer factory) for the mode; in sim mode, with an emulator running (the
+    one at ``SIM_BROKER_URL`` when set, else one started here for the session)."""
     from trading_runtime.adapters.alpaca.config import AlpacaEndpoints
 
     if mode is not TradingMode.SIM:
@@ -334,6 +335,16 @@ def _broker_connection(
     from trading_runtime.sim.config import EmulatorConfig, Pacing
     from trading_runtime.sim.control import EmulatorControl
     from trading_runtime.sim.server import EmulatorServer
+
+    if settings.sim_broker_url:
+        from trading_runtime.sim.external import external_emulator
+
+        with external_emulator(settings, day) as (url, api_key, secret_key):
+            yield (
+                AlpacaEndpoints.for_emulator(url, api_key, secret_key),
+                lambda: EmulatorPacer(EmulatorControl(url, api_key, secret_key)),
+            )
+        return
 
     source = _replay_source(settings, day)
     emulator = EmulatorConfig(

@@ -17,7 +17,8 @@ IOC orders still open are canceled and DAY orders expire.
 
 A client that closes minutes on this event clock acks with ``wait_for_next``
 (:meth:`Replay.wait_published_after`): the answer comes once the next frame has been sent (or
-the session is over) and carries ``last_bar`` and ``bars_sent``, the bar messages sent so far;
+the session is over) and carries ``last_bar`` and ``bars_sent``, the bar messages sent so far
+(to this client: an ack that names its ``client`` counts from that client's subscription);
 when that many have arrived, every minute through ``last_bar`` is complete, including minutes
 the tape skips because no symbol traded in them.
 
@@ -146,8 +147,19 @@ class Replay:
         self._progress = asyncio.Condition()
         self._advance_target = 0
         self.finished = asyncio.Event()
+        self._client: str | None = None
+        self._bars_sent_before_client = 0
 
     # --- client interactions ------------------------------------------------------------------
+    def identify(self, client: str | None) -> None:
+        """The acking client says who it is: a new one (an engine restarted while the
+        emulator ran on) counts ``bars_sent`` from its own subscription, so it knows when it
+        has every bar sent to it; a known one (after a reconnect) keeps counting."""
+        if client is None or client == self._client:
+            return
+        self._client = client
+        self._bars_sent_before_client = self._data_hub.bars_sent_before_subscriber()
+
     def ack(self, through: dt.datetime) -> None:
         """The client has processed every bar up to and including ``through``."""
         if self.acked_through is None or through > self.acked_through:
@@ -189,7 +201,7 @@ class Replay:
             bars_published=self.bars_published,
             minutes=len(self._tape.minutes),
             acked_through=self.acked_through,
-            bars_sent=self._data_hub.bars_sent,
+            bars_sent=self._data_hub.bars_sent - self._bars_sent_before_client,
             window_end=self._tape.window_end,
             market_data_clients=self._data_hub.connected,
             trade_update_listeners=self._trade_hub.listeners,

@@ -28,7 +28,7 @@ from aiohttp import web
 
 from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.calendar import Session
-from trading_runtime.sim import activities, rest, rest_market
+from trading_runtime.sim import activities, fault_control, rest, rest_market
 from trading_runtime.sim.config import EmulatorConfig
 from trading_runtime.sim.faults import FaultInjector
 from trading_runtime.sim.http import MIDDLEWARES
@@ -127,6 +127,7 @@ class Emulator:
                 *rest.ROUTES,
                 *rest_market.ROUTES,
                 *activities.ROUTES,
+                *fault_control.ROUTES,
                 web.get("/v2/iex", self.data_hub.handle),
                 web.get("/v2/sip", self.data_hub.handle),
                 web.get("/stream", self.trade_hub.handle),

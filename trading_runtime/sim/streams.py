@@ -60,6 +60,7 @@ class DataConnection:
         self.api_key: str | None = None
         self.subscriptions: dict[str, set[str]] = {channel: set() for channel in _CHANNELS}
         self.frames_sent = 0
+        self.bars_sent_before = 0  # the hub's bars_sent when this connection subscribed
         self._send_lock = asyncio.Lock()
 
     @property
@@ -160,6 +161,8 @@ class MarketDataHub:
             if not connection.authenticated:
                 await connection.send([{"T": "error", "code": 401, "msg": "not authenticated"}])
                 return True
+            if action == "subscribe" and not connection.subscriptions["bars"]:
+                connection.bars_sent_before = self.bars_sent
             for channel in _CHANNELS:
                 symbols = payload.get(channel) or []
                 if not isinstance(symbols, list):
@@ -195,6 +198,11 @@ class MarketDataHub:
             if connection.subscriptions["bars"] and not connection.ws.closed:
                 return connection
         return None
+
+    def bars_sent_before_subscriber(self) -> int:
+        """``bars_sent`` when the subscribed connection subscribed (now, without one)."""
+        connection = self._subscriber()
+        return connection.bars_sent_before if connection is not None else self.bars_sent
 
     @property
     def has_subscriber(self) -> bool:
@@ -250,6 +258,11 @@ class MarketDataHub:
             if not selected:
                 pending.pop(0)
                 continue
+            stall_s = self._faults.take_data_stall()
+            if stall_s:
+                log.info("injected fault: the market data stalls for %.1f s", stall_s)
+                await asyncio.sleep(stall_s)
+                continue
             if self._faults.take_drop(connection.frames_sent):
                 await self._drop(connection)
                 continue
@@ -276,6 +289,12 @@ class MarketDataHub:
                 return
             except TimeoutError:
                 log.warning("replay paused: no market-data client is subscribed to bars")
+
+    async def drop_subscriber(self) -> None:
+        """Close the subscribed connection now (the client reconnects and resubscribes)."""
+        connection = self._subscriber()
+        if connection is not None:
+            await self._drop(connection)
 
     async def _drop(self, connection: DataConnection) -> None:
         log.info(

@@ -136,9 +136,7 @@ class TradeUpdateHub:
     def listeners(self) -> int:
         return sum(1 for c in self._connections if "trade_updates" in c.streams)
 
-    async def close_all(self) -> None:
+    async def close_all(self, reason: bytes = b"emulator shutting down") -> None:
         for connection in list(self._connections):
             with contextlib.suppress(ConnectionResetError):
-                await connection.ws.close(
-                    code=WSCloseCode.GOING_AWAY, message=b"emulator shutting down"
-                )
+                await connection.ws.close(code=WSCloseCode.GOING_AWAY, message=reason)
