@@ -42,6 +42,7 @@ from trading_runtime.core.minute import build_predictions, decide_minute
 from trading_runtime.domain.bars import Bar
 from trading_runtime.domain.decisions import Decision
 from trading_runtime.domain.enums import Action, OrderSide, OrderType, SessionStatus, TimeInForce
+from trading_runtime.domain.errors import BrokerError
 from trading_runtime.domain.orders import OrderIntent
 from trading_runtime.engine.base import EngineBase
 from trading_runtime.engine.inbound import InboundPart
@@ -235,5 +236,11 @@ class LiveEngine(InboundPart, MinuteClockPart, LifecyclePart, EngineBase):
         assert self.desk is not None
         while True:
             await asyncio.sleep(self.config.in_flight_check_s)
+            missed = self.desk.counts.orders_with_missed_fills
             await self.desk.check()
+            if self.desk.counts.orders_with_missed_fills > missed:
+                try:
+                    await self._catch_up_fills()
+                except BrokerError as error:
+                    logger.warning("missed fills not caught up yet: %s", error)
             self.kill_switch.check_writer(self._writer_health())

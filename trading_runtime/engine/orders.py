@@ -73,6 +73,7 @@ class DeskCounts:
     orders_confirmed: int = 0  # pending ones found at the broker
     orders_not_placed: int = 0  # pending ones the broker never had
     orders_checked: int = 0  # in-flight checks that asked the broker
+    orders_with_missed_fills: int = 0  # the broker had filled more than the book had seen
 
 
 @dataclass
@@ -300,7 +301,8 @@ class OrderDesk:
             return
         working = self._book.working.get(client_order_id)
         if working is not None and found.filled_qty != found.qty - working.remaining_qty:
-            # Executions the stream never delivered: the reconciliation records them.
+            # Executions the stream never delivered: the engine catches them up.
+            self.counts.orders_with_missed_fills += 1
             self._event(
                 "order_fills_missed",
                 {
