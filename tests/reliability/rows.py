@@ -121,7 +121,7 @@ class Run:
         deadline = time.monotonic() + timeout_s
         while True:
             engine = self.start_engine()
-            wait_until(lambda: not engine.running or self.subscribed(), timeout_s=30)
+            wait_until(lambda e=engine: not e.running or self.subscribed(), timeout_s=30)
             if engine.running or time.monotonic() > deadline:
                 return engine
             if "lease" not in engine.last_error().lower():
@@ -205,7 +205,9 @@ def database_outage_during(run: Run) -> None:
 def database_outage_at_end(run: Run) -> None:
     engine = run.start_engine()
     total = int(run.emulator.status()["minutes"])
-    wait_until(lambda: run.bars_published() >= total - 3, timeout_s=SESSION_TIMEOUT_S, interval_s=0.05)
+    wait_until(
+        lambda: run.bars_published() >= total - 3, timeout_s=SESSION_TIMEOUT_S, interval_s=0.05
+    )
     run.database.proxy.cut()
     code = run.finish(engine, timeout_s=120)
     run.expected_error = engine.last_error() if code else None
@@ -312,9 +314,7 @@ def run_row(row: Row, server_url: str, logs: Path | None = None) -> Outcome:
             clear = _clear_error(run)
         finally:
             run.close()
-    return Outcome(
-        row.fault, comparison, clear, time.monotonic() - started, run.notes, run.missed
-    )
+    return Outcome(row.fault, comparison, clear, time.monotonic() - started, run.notes, run.missed)
 
 
 def _clear_error(run: Run) -> str:

@@ -280,10 +280,10 @@ class Replay:
                     self._config.ack_timeout_s,
                 )
                 return
-            if not self._data_hub.has_subscriber:
-                # The client is gone (a crash, a restart): the next frame waits for the next
-                # subscriber instead of this ack.
-                log.info("no market-data client; not waiting for the ack through %s", minute)
+            if not self._data_hub.receiver_connected:
+                # The client that got the frame is gone (a crash, a restart): the next frame
+                # waits for the next subscriber instead of this ack.
+                log.info("the client left; not waiting for its ack through %s", minute)
                 return
             try:
                 await asyncio.wait_for(
