@@ -33,9 +33,9 @@ from trading_runtime.store.registry import ModelRegistry
 
 DAY = dt.date(2026, 11, 27)  # an early close: 210 minutes
 SESSION_MINUTES = 210  # each row replays its last ``minutes``, to the close
-# Session minutes per wall-clock second: slow enough for the harness to act within a minute
-# of the moment it watches for (it polls every 10 ms), as a live market would be.
-MINUTES_PER_SECOND = 8.0
+# Lockstep (the replay waits for the engine, and for a restarted one), each minute lasting at
+# least this long: the harness (polling every 10 ms) acts within the minute it watches for.
+MINUTE_S = 0.125
 MAX_BUYS_PER_SYMBOL = 2
 REST_TIMEOUT_S = 2.0
 LEASE_TTL_S = 6.0
@@ -73,10 +73,8 @@ class Run:
                 ",".join(["SPY", *symbols]),
                 "--first-minute",
                 str(SESSION_MINUTES - minutes),
-                "--pacing",
-                "speed",
-                "--speed",
-                str(MINUTES_PER_SECOND),
+                "--min-minute-s",
+                str(MINUTE_S),
                 "--ack-timeout",
                 "10",
                 "--rate-limit",

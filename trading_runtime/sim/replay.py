@@ -265,7 +265,12 @@ class Replay:
         if pacing is Pacing.SPEED:
             await asyncio.sleep(1.0 / self._config.speed)
         elif pacing is Pacing.LOCKSTEP and delivered:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
             await self._wait_for_ack(minute)
+            remaining = self._config.min_minute_s - (loop.time() - started)
+            if remaining > 0:
+                await asyncio.sleep(remaining)
 
     async def _wait_for_ack(self, minute: dt.datetime) -> None:
         loop = asyncio.get_running_loop()

@@ -86,6 +86,20 @@ def test_a_vanished_client_does_not_stall_the_replay_and_its_successor_counts_it
     assert sent_to_first + sent_to_second == 30  # every bar went to one client or the other
 
 
+def test_a_lockstep_minute_lasts_at_least_min_minute_s() -> None:
+    with running_emulator(pacing=Pacing.LOCKSTEP, min_minute_s=0.2) as server:
+
+        async def scenario() -> tuple[tuple[int, int], float]:
+            started = time.monotonic()
+            consumed = await _lockstep_client(server, minutes=None)
+            return consumed, time.monotonic() - started
+
+        (received, sent), seconds = asyncio.run(scenario())
+        assert server.status().phase == "finished"
+    assert received == sent == 30
+    assert seconds >= 9 * 0.2  # ten minutes, the last one ends the session
+
+
 def test_faults_armed_from_outside_the_process() -> None:
     with running_emulator() as server:
         client = trading_client(server)
