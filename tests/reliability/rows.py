@@ -130,6 +130,12 @@ class Run:
     def subscribed(self) -> bool:
         return int(self.emulator.status().get("market_data_clients", 0)) > 0
 
+    def injected(self, kind: str, at_least: int = 1) -> None:
+        """Record a miss unless the emulator injected ``kind`` at least ``at_least`` times."""
+        count = int(self.emulator.status().get("faults", {}).get(kind, 0))
+        if count < at_least:
+            self.missed = f"{kind} injected {count} times, not {at_least}"
+
     def finished(self) -> bool:
         return self.emulator.status().get("phase") == "finished"
 
@@ -219,6 +225,7 @@ def market_data_stall(run: Run) -> None:
     _first_order(run)
     run.emulator.arm(stall_data_s=20.0)
     run.finish(engine)
+    run.injected("data_stall")
 
 
 def stream_disconnects(run: Run) -> None:
@@ -228,6 +235,7 @@ def stream_disconnects(run: Run) -> None:
     run.wait_fills(at_least=int(run.broker.fill_count()) + 1, timeout_s=60)
     run.emulator.arm(drop_streams=True)
     run.finish(engine)
+    run.injected("stream_drop", 2)
 
 
 def slow_broker(run: Run) -> None:
@@ -235,6 +243,7 @@ def slow_broker(run: Run) -> None:
     _first_order(run)
     run.emulator.arm(slow_requests={"count": 6, "delay_s": REST_TIMEOUT_S * 2})
     run.finish(engine)
+    run.injected("slow_response", 6)
 
 
 def two_engines(run: Run) -> None:
@@ -257,7 +266,7 @@ class Row:
     fault: str
     drive: Callable[[Run], None]
     short: bool = False
-    symbols: int = 3
+    symbols: int = 6
     minutes: int = 150
 
 
@@ -267,15 +276,17 @@ def thousand_symbols() -> list[str]:
 
 
 ROWS = [
-    Row("SIGKILL the moment an order is accepted", kill_when_order_accepted, short=True),
-    Row("SIGKILL right after a fill", kill_after_fill, short=True),
+    Row(
+        "SIGKILL the moment an order is accepted", kill_when_order_accepted, short=True, minutes=60
+    ),
+    Row("SIGKILL right after a fill", kill_after_fill, short=True, minutes=60),
     Row("SIGKILL before the ledger flush", kill_before_ledger_flush),
     Row("database outage during the session", database_outage_during),
     Row("database outage at the end of the session", database_outage_at_end),
     Row("market-data stall (20 s)", market_data_stall),
     Row("streams disconnect and reconnect", stream_disconnects),
     Row("broker answers past the client timeout", slow_broker),
-    Row("two engines on one account", two_engines, short=True),
+    Row("two engines on one account", two_engines, short=True, minutes=60),
     Row("1,000 symbols", no_fault, symbols=1000, minutes=60),
 ]
 
