@@ -95,6 +95,9 @@ class EngineBase:
         self._recovery = recovery
         self._history = history
         self._first_minute = self.session.open  # later when warmed up from history
+        self._latest_bar: dict[str, dt.datetime] = {}  # newest sound bar per symbol
+        self._on_wall_clock = False
+        self._since_reconnect: set[tuple[str, dt.datetime]] | None = None
         self.kill_switch = KillSwitch(config.health, self._killed)
         self.desk: OrderDesk | None = None
         self._queue: asyncio.Queue[Bar | _Stop] = asyncio.Queue()
@@ -167,6 +170,9 @@ class EngineBase:
         raise NotImplementedError
 
     async def _on_trade_update(self, update: OrderUpdated) -> None:
+        raise NotImplementedError
+
+    async def _on_market_data_reconnect(self) -> None:
         raise NotImplementedError
 
     def _order_done(self, client_order_id: str) -> None:

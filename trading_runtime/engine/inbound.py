@@ -1,12 +1,14 @@
 """Inbound: bars validated and queued, trade updates applied to the book, the desk and the
 ledger; a handler that raises trips the kill switch (never swallowed)."""
 
+import datetime as dt
 import logging
 from typing import Any, TypeVar
 
 from trading_runtime.domain.bars import Bar
 from trading_runtime.domain.orders import OrderUpdated
 from trading_runtime.engine.base import EngineBase
+from trading_runtime.engine.minutes import ONE_MINUTE
 from trading_runtime.store.operations import (
     RecordOrderUpdate,
 )
@@ -29,9 +31,53 @@ class InboundPart(EngineBase):
             if problems:
                 await self._on_rejected_bar(bar, ", ".join(problems))
                 return
+            self._latest_bar[bar.symbol] = max(
+                bar.timestamp, self._latest_bar.get(bar.symbol, bar.timestamp)
+            )
+            if self._since_reconnect is not None:
+                self._since_reconnect.add((bar.symbol, bar.timestamp))
             self._queue.put_nowait(bar)
         except Exception as error:
             self.kill_switch.handler_failed("bar", error)
+
+    async def _on_market_data_reconnect(self) -> None:
+        """The data stream reconnected (alpaca-py retries with backoff): on the wall clock,
+        the bars missed while it was down come from the REST history (replays lose none)."""
+        self.stats.stream_reconnects += 1
+        if self._on_wall_clock and self._history is not None and self._since_reconnect is None:
+            self._since_reconnect = set()  # bars the new connection delivers meanwhile
+            reconnected_at = self._clock.now()
+            seen = dict(self._latest_bar)
+            self._spawn(self._backfill(seen, reconnected_at), "market-data-backfill")
+
+    async def _backfill(self, seen: dict[str, dt.datetime], reconnected_at: dt.datetime) -> None:
+        """Queue the history's bars newer than the last one each symbol had before the drop,
+        up to the minute before the reconnection, except those the new connection delivered:
+        a minute not closed yet gets them before its decision, a closed one is amended
+        (``Arrival.LATE``)."""
+        assert self._history is not None
+        last = reconnected_at.replace(second=0, microsecond=0) - ONE_MINUTE
+        first = min((t + ONE_MINUTE for t in seen.values()), default=self.session.open)
+        first = max(first, self.session.open)
+        added = 0
+        try:
+            if first <= last:
+                bars = await self._in_thread(self._history, self.config.subscribed, first, last)
+                delivered = self._since_reconnect or set()
+                for bar in bars:
+                    known = seen.get(bar.symbol)
+                    if (known is not None and bar.timestamp <= known) or (
+                        (bar.symbol, bar.timestamp) in delivered
+                    ):
+                        continue
+                    if bar.problems() or not self.session.contains_bar(bar.timestamp):
+                        continue
+                    self._queue.put_nowait(bar)
+                    added += 1
+        finally:
+            self._since_reconnect = None
+        self.stats.bars_backfilled += added
+        self._event("market_data_backfilled", {"from": first, "through": last, "bars": added})
 
     async def _on_malformed_bar(self, raw: Any, reason: str) -> None:
         self._bar_messages += 1

@@ -81,6 +81,8 @@ class LifecyclePart(EngineBase):
         self._trade_updates = self._trade_updates_factory(self._on_trade_update)
         await self._trade_updates.start()
         self._market_data = self._market_data_factory(self._on_bar, self._on_malformed_bar)
+        if hasattr(self._market_data, "on_reconnect"):
+            self._market_data.on_reconnect = self._on_market_data_reconnect
         await self._market_data.start()
         self._spawn(self._watch_models(), "model-watcher")
         self._spawn(self._watch_orders(), "in-flight-check")

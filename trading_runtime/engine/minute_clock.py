@@ -29,6 +29,7 @@ class MinuteClockPart(EngineBase):
         buffer = MinuteBuffer(self.session, self._first_minute)
         progress = await self._pacer.minute_done(self.session.open - ONE_MINUTE)
         if progress is None:
+            self._on_wall_clock = True
             return await self._minutes_on_wall_clock(buffer)
         return await self._minutes_on_event_clock(buffer, progress)
 

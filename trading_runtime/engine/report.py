@@ -70,6 +70,8 @@ class EngineStats:
     duplicate_updates: int = 0
     model_reloads: int = 0
     reconciliation_mismatches: int = 0
+    stream_reconnects: int = 0
+    bars_backfilled: int = 0  # bars missed while the data stream was down, from REST
     warm_up_minutes: int = 0  # minutes closed from history before the first live one
     fills_recovered: int = 0  # executions a restart found at the broker, not in the ledger
     minute_latency_ms: deque[float] = field(default_factory=lambda: deque(maxlen=2048))

@@ -28,7 +28,6 @@ import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,6 +41,8 @@ from trading_runtime.engine.session_support import (
     keep_lease,
     recovery_source,
     rest_history,
+    session_config,
+    session_summary,
     stop_on_signals,
 )
 from trading_runtime.marketdata import calendar
@@ -213,7 +214,7 @@ async def _run(settings: Settings, request: SessionRequest) -> SessionOutcome:
                     session_key=key,
                     started_at=now,
                     symbols=list(config.subscribed),
-                    config=_session_config(settings, config),
+                    config=session_config(settings, config),
                     dagster_run_id=request.dagster_run_id,
                     starting_equity=account.equity,
                 )
@@ -254,7 +255,9 @@ async def _run(settings: Settings, request: SessionRequest) -> SessionOutcome:
                 )
                 unwritten = await writer.stop(timeout_s=30.0)
                 health = health_counts(report.stats, writer.stats.failed)
-                summary = await asyncio.to_thread(_summary, LedgerReader(database), session_id)
+                summary = await asyncio.to_thread(
+                    session_summary, LedgerReader(database), session_id
+                )
             finally:
                 await asyncio.to_thread(leases.release, lease)
     finally:
@@ -391,26 +394,3 @@ def _replay_source(settings: Settings, day: dt.date) -> Any:
         f"replaying {day} needs its bars for every symbol in the lake: "
         "materialize historical_bars for that day first"
     )
-
-
-def _session_config(settings: Settings, config: EngineConfig) -> dict[str, Any]:
-    """The rules the session trades by, as stored with it (never secrets)."""
-    from trading_runtime.store.jsonable import to_jsonable
-
-    return {
-        "decision": to_jsonable(config.decision),
-        "cancel_open_orders_on_stop": config.cancel_open_orders_on_stop,
-        "market_data_source": settings.market_data_source,
-    }
-
-
-def _summary(repository: Any, session_id: int) -> dict[str, Any]:
-    summary = repository.session_summary(session_id)
-    return {
-        "orders": summary.order_count,
-        "orders_by_status": dict(summary.orders_by_status),
-        "fills": summary.fill_count,
-        "decisions": summary.decision_count,
-        "net_positions_from_fills": {s: str(q) for s, q in summary.net_positions.items()},
-        "net_cash_flow": str(sum((a.net_cash_flow for a in summary.activity.values()), Decimal(0))),
-    }

@@ -1,5 +1,6 @@
 """Pieces of a session's run that are not its composition: the lease keeper, restart
-recovery's source, the health counts of the outcome, and signals turned into a stop."""
+recovery's source, the warm-up history, the health counts of the outcome, signals turned into
+a stop, and what is stored with a session (its rules, its summary)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import logging
 import signal
 import threading
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from trading_runtime.config import Settings
 from trading_runtime.domain.enums import TradingMode
 from trading_runtime.engine.live import LiveEngine
+from trading_runtime.engine.report import EngineConfig
 from trading_runtime.marketdata import calendar
 
 logger = logging.getLogger(__name__)
@@ -119,3 +122,26 @@ def rest_history(endpoints: Any) -> Any:
         return _frame_to_bars(client.bars(list(symbols), first, last))
 
     return bars
+
+
+def session_config(settings: Settings, config: EngineConfig) -> dict[str, Any]:
+    """The rules the session trades by, as stored with it (never secrets)."""
+    from trading_runtime.store.jsonable import to_jsonable
+
+    return {
+        "decision": to_jsonable(config.decision),
+        "cancel_open_orders_on_stop": config.cancel_open_orders_on_stop,
+        "market_data_source": settings.market_data_source,
+    }
+
+
+def session_summary(repository: Any, session_id: int) -> dict[str, Any]:
+    summary = repository.session_summary(session_id)
+    return {
+        "orders": summary.order_count,
+        "orders_by_status": dict(summary.orders_by_status),
+        "fills": summary.fill_count,
+        "decisions": summary.decision_count,
+        "net_positions_from_fills": {s: str(q) for s, q in summary.net_positions.items()},
+        "net_cash_flow": str(sum((a.net_cash_flow for a in summary.activity.values()), Decimal(0))),
+    }

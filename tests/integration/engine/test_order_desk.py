@@ -175,3 +175,27 @@ def test_an_order_the_broker_never_got_is_released_after_the_lookup(
     finally:
         broker.close()
     assert orders == []
+
+
+def test_the_in_flight_check_finds_an_order_whose_updates_were_missed(
+    server: EmulatorServer,
+) -> None:
+    broker = AlpacaBroker(endpoints(server), timeout_s=2.0)
+    quiet = OrderDeskConfig(stale_order_s=0.0)
+
+    async def steps(desk: OrderDesk, book: Book, ledger: ListLedger) -> None:
+        desk.submit(buy("quiet-1"), None, CREATED)
+        await desk.drain(timeout_s=30.0)
+        assert "quiet-1" in book.working
+        # Canceled at the broker; no trade update reaches the desk (no stream here).
+        client = trading_client(server)
+        [order] = client.get_orders()
+        client.cancel_order_by_id(order.id)
+        await desk.check()
+        assert book.working == {}
+        assert desk.counts.orders_checked == 1
+
+    try:
+        asyncio.run(_desk_run(broker, steps, quiet))
+    finally:
+        broker.close()
