@@ -105,4 +105,3 @@ def compare(broker: Broker, ledger: Ledger, *, max_buys_per_symbol: int) -> Comp
         if count:
             result.details.append(f"{count} {what}")
     return result
-

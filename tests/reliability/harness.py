@@ -182,7 +182,9 @@ class EmulatorProcess:
         return requests.get(f"{self.url}/v2/sim/status", headers=HEADERS, timeout=10).json()
 
     def arm(self, **faults: Any) -> None:
-        response = requests.post(f"{self.url}/v2/sim/faults", json=faults, timeout=10)
+        response = requests.post(
+            f"{self.url}/v2/sim/faults", json=faults, headers=HEADERS, timeout=10
+        )
         response.raise_for_status()
 
     def stop(self) -> None:

@@ -33,9 +33,9 @@ from trading_runtime.store.registry import ModelRegistry
 
 DAY = dt.date(2026, 11, 27)  # an early close: 210 minutes
 SESSION_MINUTES = 210  # each row replays its last ``minutes``, to the close
-# Session minutes per wall-clock second: slow enough for the harness to act within a minute
-# of the moment it watches for (it polls every 10 ms), as a live market would be.
-MINUTES_PER_SECOND = 8.0
+# Lockstep (the replay waits for the engine, and for a restarted one), each minute lasting at
+# least this long: the harness (polling every 10 ms) acts within the minute it watches for.
+MINUTE_S = 0.125
 MAX_BUYS_PER_SYMBOL = 2
 REST_TIMEOUT_S = 2.0
 LEASE_TTL_S = 6.0
@@ -73,10 +73,8 @@ class Run:
                 ",".join(["SPY", *symbols]),
                 "--first-minute",
                 str(SESSION_MINUTES - minutes),
-                "--pacing",
-                "speed",
-                "--speed",
-                str(MINUTES_PER_SECOND),
+                "--min-minute-s",
+                str(MINUTE_S),
                 "--ack-timeout",
                 "10",
                 "--rate-limit",
@@ -121,7 +119,7 @@ class Run:
         deadline = time.monotonic() + timeout_s
         while True:
             engine = self.start_engine()
-            wait_until(lambda: not engine.running or self.subscribed(), timeout_s=30)
+            wait_until(lambda e=engine: not e.running or self.subscribed(), timeout_s=30)
             if engine.running or time.monotonic() > deadline:
                 return engine
             if "lease" not in engine.last_error().lower():
@@ -131,6 +129,12 @@ class Run:
 
     def subscribed(self) -> bool:
         return int(self.emulator.status().get("market_data_clients", 0)) > 0
+
+    def injected(self, kind: str, at_least: int = 1) -> None:
+        """Record a miss unless the emulator injected ``kind`` at least ``at_least`` times."""
+        count = int(self.emulator.status().get("faults", {}).get(kind, 0))
+        if count < at_least:
+            self.missed = f"{kind} injected {count} times, not {at_least}"
 
     def finished(self) -> bool:
         return self.emulator.status().get("phase") == "finished"
@@ -205,7 +209,9 @@ def database_outage_during(run: Run) -> None:
 def database_outage_at_end(run: Run) -> None:
     engine = run.start_engine()
     total = int(run.emulator.status()["minutes"])
-    wait_until(lambda: run.bars_published() >= total - 3, timeout_s=SESSION_TIMEOUT_S, interval_s=0.05)
+    wait_until(
+        lambda: run.bars_published() >= total - 3, timeout_s=SESSION_TIMEOUT_S, interval_s=0.05
+    )
     run.database.proxy.cut()
     code = run.finish(engine, timeout_s=120)
     run.expected_error = engine.last_error() if code else None
@@ -219,6 +225,7 @@ def market_data_stall(run: Run) -> None:
     _first_order(run)
     run.emulator.arm(stall_data_s=20.0)
     run.finish(engine)
+    run.injected("data_stall")
 
 
 def stream_disconnects(run: Run) -> None:
@@ -228,6 +235,7 @@ def stream_disconnects(run: Run) -> None:
     run.wait_fills(at_least=int(run.broker.fill_count()) + 1, timeout_s=60)
     run.emulator.arm(drop_streams=True)
     run.finish(engine)
+    run.injected("stream_drop", 2)
 
 
 def slow_broker(run: Run) -> None:
@@ -235,6 +243,7 @@ def slow_broker(run: Run) -> None:
     _first_order(run)
     run.emulator.arm(slow_requests={"count": 6, "delay_s": REST_TIMEOUT_S * 2})
     run.finish(engine)
+    run.injected("slow_response", 6)
 
 
 def two_engines(run: Run) -> None:
@@ -257,7 +266,7 @@ class Row:
     fault: str
     drive: Callable[[Run], None]
     short: bool = False
-    symbols: int = 3
+    symbols: int = 6
     minutes: int = 150
 
 
@@ -267,15 +276,17 @@ def thousand_symbols() -> list[str]:
 
 
 ROWS = [
-    Row("SIGKILL the moment an order is accepted", kill_when_order_accepted, short=True),
-    Row("SIGKILL right after a fill", kill_after_fill, short=True),
+    Row(
+        "SIGKILL the moment an order is accepted", kill_when_order_accepted, short=True, minutes=60
+    ),
+    Row("SIGKILL right after a fill", kill_after_fill, short=True, minutes=60),
     Row("SIGKILL before the ledger flush", kill_before_ledger_flush),
     Row("database outage during the session", database_outage_during),
     Row("database outage at the end of the session", database_outage_at_end),
     Row("market-data stall (20 s)", market_data_stall),
     Row("streams disconnect and reconnect", stream_disconnects),
     Row("broker answers past the client timeout", slow_broker),
-    Row("two engines on one account", two_engines, short=True),
+    Row("two engines on one account", two_engines, short=True, minutes=60),
     Row("1,000 symbols", no_fault, symbols=1000, minutes=60),
 ]
 
@@ -312,9 +323,7 @@ def run_row(row: Row, server_url: str, logs: Path | None = None) -> Outcome:
             clear = _clear_error(run)
         finally:
             run.close()
-    return Outcome(
-        row.fault, comparison, clear, time.monotonic() - started, run.notes, run.missed
-    )
+    return Outcome(row.fault, comparison, clear, time.monotonic() - started, run.notes, run.missed)
 
 
 def _clear_error(run: Run) -> str:

@@ -21,8 +21,8 @@ from aiohttp import web
 from alpaca.trading.enums import ActivityType
 
 from trading_runtime.sim.http import bad_request, json_response
-from trading_runtime.sim.state import state
 from trading_runtime.sim.journal import FILL, MAX_PAGE_SIZE
+from trading_runtime.sim.state import state
 from trading_runtime.sim.wire import NEW_YORK
 from trading_runtime.venue.errors import unprocessable
 

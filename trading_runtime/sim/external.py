@@ -47,9 +47,7 @@ def emulator_status(url: str, api_key: str, secret_key: str) -> EmulatorStatus:
             return EmulatorStatus.from_json(json.load(response))
     except urllib.error.HTTPError as error:
         hint = " (are the keys the emulator's?)" if error.code == 401 else ""
-        raise ConfigurationError(
-            f"SIM_BROKER_URL={url} answered HTTP {error.code}{hint}"
-        ) from None
+        raise ConfigurationError(f"SIM_BROKER_URL={url} answered HTTP {error.code}{hint}") from None
     except (urllib.error.URLError, OSError, ValueError, KeyError) as error:
         raise ConfigurationError(
             f"no emulator answers at SIM_BROKER_URL={url} ({error}); start one with "

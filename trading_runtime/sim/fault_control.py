@@ -29,7 +29,9 @@ async def post_faults(request: web.Request) -> web.Response:
         http_errors = body.get("http_errors")
         slow = body.get("slow_requests")
         if http_errors:
-            emulator.faults.inject_http_errors(int(http_errors["status"]), int(http_errors["count"]))
+            emulator.faults.inject_http_errors(
+                int(http_errors["status"]), int(http_errors["count"])
+            )
         if slow:
             emulator.faults.inject_slow_requests(int(slow["count"]), float(slow["delay_s"]))
         if body.get("lost_order_responses"):

@@ -265,7 +265,12 @@ class Replay:
         if pacing is Pacing.SPEED:
             await asyncio.sleep(1.0 / self._config.speed)
         elif pacing is Pacing.LOCKSTEP and delivered:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
             await self._wait_for_ack(minute)
+            remaining = self._config.min_minute_s - (loop.time() - started)
+            if remaining > 0:
+                await asyncio.sleep(remaining)
 
     async def _wait_for_ack(self, minute: dt.datetime) -> None:
         loop = asyncio.get_running_loop()
@@ -280,10 +285,10 @@ class Replay:
                     self._config.ack_timeout_s,
                 )
                 return
-            if not self._data_hub.has_subscriber:
-                # The client is gone (a crash, a restart): the next frame waits for the next
-                # subscriber instead of this ack.
-                log.info("no market-data client; not waiting for the ack through %s", minute)
+            if not self._data_hub.receiver_connected:
+                # The client that got the frame is gone (a crash, a restart): the next frame
+                # waits for the next subscriber instead of this ack.
+                log.info("the client left; not waiting for its ack through %s", minute)
                 return
             try:
                 await asyncio.wait_for(

@@ -101,6 +101,7 @@ class MarketDataHub:
         self._held: list[list[dict[str, Any]]] = []
         self.bars_sent = 0  # bar messages sent since the start (the lockstep ack reports it)
         self.connections_opened = 0
+        self._last_receiver: DataConnection | None = None
 
     # --- connections --------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
@@ -205,8 +206,10 @@ class MarketDataHub:
         return connection.bars_sent_before if connection is not None else self.bars_sent
 
     @property
-    def has_subscriber(self) -> bool:
-        return self._subscriber() is not None
+    def receiver_connected(self) -> bool:
+        """The connection that got the last frame is still the subscribed one."""
+        receiver = self._last_receiver
+        return receiver is not None and receiver is self._subscriber()
 
     @property
     def connected(self) -> int:
@@ -276,6 +279,7 @@ class MarketDataHub:
                 self._forget(connection)
                 continue
             connection.frames_sent += 1
+            self._last_receiver = connection
             self.bars_sent += len(selected)
             malformed = False
             pending.pop(0)
