@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from trading_runtime.core.book import Book
 from trading_runtime.domain.enums import SessionStatus
+from trading_runtime.domain.errors import TransientBrokerError
 from trading_runtime.domain.portfolio import AccountSnapshot, Position
 from trading_runtime.engine.base import EngineBase
 from trading_runtime.engine.minutes import ONE_MINUTE
@@ -50,14 +51,9 @@ class LifecyclePart(EngineBase):
             account = await self._in_thread(self._broker.get_account, self._started_at)
             positions = await self._in_thread(self._broker.get_positions)
             open_orders = await self._in_thread(self._broker.list_open_orders)
-            assets = getattr(self._broker, "assets", None)
-            listed = await self._in_thread(assets) if assets is not None else None
         except Exception as error:
             raise EngineStartError(f"broker unavailable at start: {error}") from error
-        try:
-            check_against_assets(self.config.subscribed, listed)
-        except InvalidSymbolsError as error:
-            raise EngineStartError(str(error)) from None
+        await self._check_assets()
         self.book = Book(cash=account.cash, positions=positions, buying_power=account.buying_power)
         self.book.day_start_equity = account.equity
         self._starting_equity = account.equity
@@ -89,6 +85,23 @@ class LifecyclePart(EngineBase):
         self._event(
             "session_started", {"symbols": list(self.config.symbols), "equity": str(account.equity)}
         )
+
+    async def _check_assets(self) -> None:
+        """Every symbol active and tradable at the broker (when it lists assets). A listing
+        that fails (a transient error: it is large at Alpaca) is logged, not fatal."""
+        assets = getattr(self._broker, "assets", None)
+        if assets is None:
+            return
+        try:
+            listed = await self._in_thread(assets)
+        except TransientBrokerError as error:
+            logger.warning("asset list unavailable; symbols checked by format only: %s", error)
+            self._event("assets_unavailable", {"error": str(error)})
+            return
+        try:
+            check_against_assets(self.config.subscribed, listed)
+        except InvalidSymbolsError as error:
+            raise EngineStartError(str(error)) from None
 
     async def _warm_up(self) -> None:
         """After the open, the day's bars so far warm the features (``engine.warmup``); a

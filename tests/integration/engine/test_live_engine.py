@@ -326,6 +326,12 @@ def test_a_trade_update_handler_error_fails_the_session_with_the_reason(
     assert stopped["detail"]["status"] == "failed"
 
 
+def test_a_symbol_the_broker_does_not_list_is_refused(database: Engine, tmp_path: Path) -> None:
+    with emulator() as server, pytest.raises(EngineStartError) as refused:
+        asyncio.run(run_engine(server, database, tmp_path / "spool", traded=("AAPL", "ZZZZ")))
+    assert str(refused.value) == "symbols the broker will not trade: ZZZZ (unknown to the broker)"
+
+
 def test_an_invalid_symbol_is_refused_before_trading(database: Engine, tmp_path: Path) -> None:
     with emulator() as server, pytest.raises(EngineStartError, match="DROP TABLE"):
         asyncio.run(
