@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo dev test test-online test-agreement test-research bench lint db-stop clean browser
+.PHONY: install demo dev test test-online test-agreement test-research reliability bench lint db-stop clean browser
 
 install: $(STAMP)
 
@@ -45,6 +45,11 @@ test-agreement: install
 
 test-research: install
 	$(BIN)/python -m pytest -q -m research
+
+# Faults injected into an engine and an emulator run as separate processes; prints one
+# table and fails unless no order is duplicated, no fill lost and ledger == broker.
+reliability: install
+	$(BIN)/python -m tests.reliability
 
 bench: install
 	$(BIN)/python -m benchmarks

@@ -97,6 +97,7 @@ def trade_session(
             metadata={
                 "session_id": failed.outcome.session_id,
                 **failed.outcome.summary,
+                **failed.outcome.health,
                 **recorded,
             },
         ) from failed
@@ -108,6 +109,7 @@ def trade_session(
             "minute_latency_p99_ms": round(stats.get("minute_latency_p99_ms", 0.0), 2),
             "unwritten_operations": outcome.unwritten_operations,
             "minutes_with_unresolved_orders": engine_log.unresolved_waits,
+            **outcome.health,
         }
     )
     return {

@@ -186,6 +186,13 @@ class Settings(BaseSettings):
         description="session minutes per second; 0 replays in lockstep, as fast as the engine",
     )
 
+    sim_broker_url: str | None = Field(
+        default=None,
+        alias="SIM_BROKER_URL",
+        description="http://host:port of a running `python -m trading_runtime.sim`: sim "
+        "sessions trade against it (it outlives engine restarts) instead of starting their own",
+    )
+
     @field_validator("symbols", mode="before")
     @classmethod
     def _parse_symbols(cls, value: Any) -> Any:

@@ -163,6 +163,10 @@ class Book:
                 del self.working[update.order.client_order_id]
         return True
 
+    def has_execution(self, execution_id: str) -> bool:
+        """True once the fill ``execution_id`` has been applied (or resumed as applied)."""
+        return execution_id in self._seen_executions
+
     def apply_fill(self, fill: Fill, trading_day: dt.date | None = None) -> bool:
         if fill.execution_id in self._seen_executions:
             return False
@@ -206,6 +210,31 @@ class Book:
                 differences[symbol] = (mine, theirs)
         self.positions = {s: p for s, p in positions.items() if p.qty != 0}
         return differences
+
+    def resume_day(
+        self,
+        trading_day: dt.date,
+        *,
+        buys_per_symbol: dict[str, int],
+        day_start_equity: Decimal | None,
+        fills: list[tuple[str, OrderSide, Decimal]],
+        overnight: dict[str, Decimal],
+        earlier_day_trades: list[dt.date],
+        seen_executions: set[str],
+    ) -> None:
+        """Resume a day already under way (a restart): its counters come from the ledger and
+        the broker, never from zero; positions and cash stay the broker's (already synced).
+        ``seen_executions`` are fills the broker's figures include: never applied again."""
+        self.trading_day = trading_day
+        self.buys_today = dict(buys_per_symbol)
+        if day_start_equity is not None:
+            self.day_start_equity = day_start_equity
+        self.fills_today = {}
+        for symbol, side, qty in fills:
+            self.fills_today.setdefault(symbol, []).append((side, qty))
+        self.overnight_qty = dict(overnight)
+        self.earlier_day_trades = list(earlier_day_trades)
+        self._seen_executions |= seen_executions
 
     def new_day(self, day_start_equity: Decimal | None = None) -> None:
         self.earlier_day_trades = self.day_trades

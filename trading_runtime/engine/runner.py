@@ -24,13 +24,10 @@ import contextlib
 import datetime as dt
 import logging
 import os
-import signal
 import socket
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -46,6 +43,15 @@ from trading_runtime.engine.observer import (
     take_snapshot,
 )
 from trading_runtime.engine.ports import NoPacing, Pacer
+from trading_runtime.engine.session_support import (
+    health_counts,
+    keep_lease,
+    recovery_source,
+    rest_history,
+    session_config,
+    session_summary,
+    stop_on_signals,
+)
 from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.storage import ParquetLake
 from trading_runtime.modeling.artifact import TradingModel
@@ -93,6 +99,10 @@ class SessionOutcome:
     report: EngineReport
     unwritten_operations: int
     summary: dict[str, Any] = field(default_factory=dict)
+    health: dict[str, int] = field(default_factory=dict)
+    """What went wrong and was caught: handler errors, dead-lettered ledger writes,
+    position mismatches, orders left unresolved, fills recovered after a restart, the
+    writer's largest backlog (see ``engine.health``)."""
 
 
 class RegistryModelSource:
@@ -217,23 +227,24 @@ async def _run(
                     session_key=key,
                     started_at=now,
                     symbols=list(config.subscribed),
-                    config=_session_config(settings, config),
+                    config=session_config(settings, config),
                     dagster_run_id=request.dagster_run_id,
                     starting_equity=account.equity,
                 )
                 await writer.start()
                 ledger = SessionLedger(writer, session_id)
                 pacer = make_pacer()
-                engine = _build_engine(config, broker, endpoints, registry, ledger, pacer)
+                recovery = recovery_source(settings, database, lease, day, now)
+                engine = _build_engine(config, broker, endpoints, registry, ledger, pacer, recovery)
                 keeper = asyncio.create_task(
-                    _keep_lease(leases, lease, engine), name="session-lease"
+                    keep_lease(leases, lease, engine), name="session-lease"
                 )
                 status = asyncio.create_task(
                     report_status(engine, session_id, observer, request.status_every_minutes),
                     name="session-status",
                 )
                 failure: Exception | None = None
-                with _stop_on_signals(engine) as signalled:
+                with stop_on_signals(engine) as signalled:
                     try:
                         await engine.run()
                     except Exception as error:
@@ -269,14 +280,17 @@ async def _run(
                     )
                 )
                 unwritten = await writer.stop(timeout_s=30.0)
-                summary = await asyncio.to_thread(_summary, LedgerReader(database), session_id)
+                health = health_counts(report.stats, writer.stats.failed)
+                summary = await asyncio.to_thread(
+                    session_summary, LedgerReader(database), session_id
+                )
             finally:
                 await asyncio.to_thread(leases.release, lease)
     finally:
         if writer.running:
             await writer.stop(timeout_s=10.0)
         database.dispose()
-    outcome = SessionOutcome(session_id, key, mode, day, report, unwritten, summary)
+    outcome = SessionOutcome(session_id, key, mode, day, report, unwritten, summary, health)
     if failure is not None:
         raise SessionFailed(outcome) from failure
     if interrupted:
@@ -295,9 +309,10 @@ def _engine_config(
         decision=settings.decision_config(),
         model_poll_interval_s=settings.model_poll_interval_s,
         minute_grace_s=request.minute_grace_s,
+        # A stream silent this long fails the session (SPY alone trades every minute).
         idle_timeout_s=request.idle_timeout_s
         if request.idle_timeout_s is not None
-        else (60.0 if request.mode is TradingMode.SIM else None),
+        else (60.0 if request.mode is TradingMode.SIM else 180.0),
         cancel_open_orders_on_stop=settings.cancel_open_orders_on_stop,
     )
 
@@ -308,30 +323,6 @@ def _lease_owner(request: SessionRequest) -> str:
     return f"{socket.gethostname()} pid {os.getpid()}{run}"
 
 
-async def _keep_lease(leases: Any, lease: Any, engine: LiveEngine) -> None:
-    """Renew the session's lease every third of its ttl while the engine runs.
-
-    A lost lease (another engine took the session over) stops the engine; a database that
-    cannot be reached is retried at the next beat (the lease lasts until it expires).
-    """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from trading_runtime.store.sessions import SessionLeaseLostError
-    from trading_runtime.store.writer import describe_error
-
-    interval_s = lease.ttl_s / 3
-    while True:
-        await asyncio.sleep(interval_s)
-        try:
-            lease = await asyncio.to_thread(leases.heartbeat, lease)
-        except SessionLeaseLostError as error:
-            logger.error("%s; stopping the session", error)
-            engine.request_stop(f"session lease lost: {error}")
-            return
-        except SQLAlchemyError as error:
-            logger.warning("session lease heartbeat failed: %s", describe_error(error))
-
-
 def _build_engine(
     config: EngineConfig,
     broker: Any,
@@ -339,6 +330,7 @@ def _build_engine(
     registry: Any,
     ledger: Any,
     pacer: Pacer,
+    recovery: Any = None,
 ) -> LiveEngine:
     from trading_runtime.adapters.alpaca.data_stream import BarStream
     from trading_runtime.adapters.alpaca.trade_updates import TradeUpdateStream
@@ -352,6 +344,8 @@ def _build_engine(
         models=RegistryModelSource(registry),
         ledger=ledger,
         pacer=pacer,
+        recovery=recovery,
+        history=rest_history(endpoints),
     )
 
 
@@ -359,7 +353,8 @@ def _build_engine(
 def _broker_connection(
     settings: Settings, mode: TradingMode, day: dt.date, request: SessionRequest
 ) -> Iterator[tuple[Any, Any]]:
-    """(endpoints, pacer factory) for the mode; in sim mode, with an emulator running."""
+    """(endpoints, pacer factory) for the mode; in sim mode, with an emulator running (the
+    one at ``SIM_BROKER_URL`` when set, else one started here for the session)."""
     from trading_runtime.adapters.alpaca.config import AlpacaEndpoints
 
     if mode is not TradingMode.SIM:
@@ -369,6 +364,16 @@ def _broker_connection(
     from trading_runtime.sim.config import EmulatorConfig, Pacing
     from trading_runtime.sim.control import EmulatorControl
     from trading_runtime.sim.server import EmulatorServer
+
+    if settings.sim_broker_url:
+        from trading_runtime.sim.external import external_emulator
+
+        with external_emulator(settings, day) as (url, api_key, secret_key):
+            yield (
+                AlpacaEndpoints.for_emulator(url, api_key, secret_key),
+                lambda: EmulatorPacer(EmulatorControl(url, api_key, secret_key)),
+            )
+        return
 
     source = _replay_source(settings, day)
     emulator = EmulatorConfig(
@@ -415,50 +420,3 @@ def _replay_source(settings: Settings, day: dt.date) -> Any:
         f"replaying {day} needs its bars for every symbol in the lake: "
         "materialize historical_bars for that day first"
     )
-
-
-@contextlib.contextmanager
-def _stop_on_signals(engine: LiveEngine) -> Iterator[threading.Event]:
-    """SIGINT/SIGTERM become a graceful stop; the previous handlers are restored after."""
-    signalled = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield signalled
-        return
-    loop = asyncio.get_running_loop()
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def stop(sig: signal.Signals) -> None:
-        signalled.set()
-        engine.request_stop(f"terminated by {sig.name}")
-
-    for sig in previous:
-        loop.add_signal_handler(sig, stop, sig)
-    try:
-        yield signalled
-    finally:
-        for sig, handler in previous.items():
-            loop.remove_signal_handler(sig)
-            signal.signal(sig, handler)
-
-
-def _session_config(settings: Settings, config: EngineConfig) -> dict[str, Any]:
-    """The rules the session trades by, as stored with it (never secrets)."""
-    from trading_runtime.store.jsonable import to_jsonable
-
-    return {
-        "decision": to_jsonable(config.decision),
-        "cancel_open_orders_on_stop": config.cancel_open_orders_on_stop,
-        "market_data_source": settings.market_data_source,
-    }
-
-
-def _summary(repository: Any, session_id: int) -> dict[str, Any]:
-    summary = repository.session_summary(session_id)
-    return {
-        "orders": summary.order_count,
-        "orders_by_status": dict(summary.orders_by_status),
-        "fills": summary.fill_count,
-        "decisions": summary.decision_count,
-        "net_positions_from_fills": {s: str(q) for s, q in summary.net_positions.items()},
-        "net_cash_flow": str(sum((a.net_cash_flow for a in summary.activity.values()), Decimal(0))),
-    }

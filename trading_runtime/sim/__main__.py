@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
         "--ack-timeout", type=float, default=30.0, help="lockstep ack timeout, seconds"
     )
     parser.add_argument(
+        "--min-minute-s",
+        type=float,
+        default=0.0,
+        help="lockstep: a minute lasts at least this many seconds (0: as fast as the client)",
+    )
+    parser.add_argument(
         "--first-minute", type=int, default=0, help="start the replay this many minutes in"
     )
     parser.add_argument(
@@ -77,6 +83,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         pacing=Pacing(args.pacing),
         speed=args.speed,
         ack_timeout_s=args.ack_timeout,
+        min_minute_s=args.min_minute_s,
         seed=args.seed,
         bar_source=parquet_bar_source(args.data_root) if args.data_root else None,
         first_minute=args.first_minute,

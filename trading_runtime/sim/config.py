@@ -143,6 +143,8 @@ class EmulatorConfig:
     ``id_seed`` to make them repeat exactly from run to run (and equal a backtest's with the
     same ``BacktestConfig.id_seed``). ``rate_limit_per_minute`` turns on Alpaca's request rate
     limit per key (None: off; ``python -m trading_runtime.sim`` turns it on at 200).
+    ``min_minute_s``: in lockstep, a minute lasts at least this long on the wall clock (a
+    market the client cannot outrun, so an outside observer can act within a minute).
     """
 
     session_date: dt.date | None = None
@@ -153,6 +155,7 @@ class EmulatorConfig:
     pacing: Pacing = Pacing.LOCKSTEP
     speed: float = 60.0
     ack_timeout_s: float = 30.0
+    min_minute_s: float = 0.0
     fill_model: FillModelConfig = field(default_factory=FillModelConfig)
     faults: FaultConfig = field(default_factory=FaultConfig)
     bar_source: BarSource | None = field(default=None, repr=False, compare=False)
@@ -178,6 +181,8 @@ class EmulatorConfig:
             raise ValueError("speed must be positive (session minutes per second)")
         if self.ack_timeout_s <= 0:
             raise ValueError("ack_timeout_s must be positive")
+        if self.min_minute_s < 0:
+            raise ValueError("min_minute_s must be >= 0")
         if self.first_minute < 0 or (self.minute_count is not None and self.minute_count < 1):
             raise ValueError("first_minute must be >= 0 and minute_count >= 1")
         if not 1 <= self.max_bars_page_size <= 10_000:

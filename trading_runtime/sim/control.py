@@ -9,6 +9,7 @@ once the whole minute has been processed and its orders submitted (see
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import aiohttp
@@ -30,6 +31,7 @@ class EmulatorControl:
         self._headers = {"APCA-API-KEY-ID": api_key, "APCA-API-SECRET-KEY": secret_key}
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
+        self.client_id = uuid.uuid4().hex  # one per client: a restarted engine is a new one
 
     def __repr__(self) -> str:
         return f"EmulatorControl({self._base_url!r})"
@@ -38,11 +40,17 @@ class EmulatorControl:
         """Acknowledge every bar up to and including the bar labelled ``through`` (tz-aware).
 
         ``wait_for_next``: answer only once the next frame has been sent (or the session is
-        over), with ``last_bar`` and ``bars_sent`` describing it: the client's event clock.
+        over), with ``last_bar`` and ``bars_sent`` describing it: the client's event clock
+        (``bars_sent`` counted from this client's first subscription, so a client that
+        replaces a crashed one counts only the bars sent to it).
         """
         if through.tzinfo is None:
             raise ValueError("through must be timezone-aware")
-        body = {"through": through.isoformat(), "wait_for_next": wait_for_next}
+        body = {
+            "through": through.isoformat(),
+            "wait_for_next": wait_for_next,
+            "client": self.client_id,
+        }
         return await self._request("POST", "/v2/sim/ack", body)
 
     async def advance(self, bars: int = 1) -> EmulatorStatus:

@@ -37,6 +37,7 @@ class FaultInjector:
         self._lost_order_responses = config.lost_order_responses
         self._slow_requests = config.slow_next_requests
         self._slow_delay_s = config.slow_response_s
+        self._data_stall_s = 0.0
         self._drops_left = (
             config.max_data_connection_drops
             if config.drop_data_connection_after_frames is not None
@@ -80,6 +81,16 @@ class FaultInjector:
         return self._slow_delay_s
 
     # --- market data --------------------------------------------------------------------------
+    def inject_data_stall(self, seconds: float) -> None:
+        """Hold the next bar frame back for ``seconds`` (a silent feed)."""
+        self._data_stall_s = max(self._data_stall_s, seconds)
+
+    def take_data_stall(self) -> float:
+        stall, self._data_stall_s = self._data_stall_s, 0.0
+        if stall:
+            self.counts["data_stall"] += 1
+        return stall
+
     def minute(self, *, is_last: bool) -> MinuteFaults:
         """Draw the faults of one minute (always three draws, so the sequence is stable)."""
         config = self.config

@@ -5,8 +5,9 @@ Step for minute ``m`` (bar timestamp ``t_m``):
 1. match working orders against bar ``m`` (an order accepted while bar ``m-1`` was the
    latest published bar arrives in bar ``m``) and publish the resulting trade updates;
 2. set the clock to ``t_m + 1 minute`` (bar ``m`` is complete) and publish bar ``m``;
-3. pace: wait for the client's ack through ``t_m`` (lockstep, at most ``ack_timeout_s``),
-   sleep ``1 / speed`` seconds (speed), or wait for the next ``advance`` (manual).
+3. pace: wait for the client's ack through ``t_m`` (lockstep, at most ``ack_timeout_s``,
+   and no longer than the client stays subscribed: a crashed client does not stall the
+   replay; the next frame waits for the next subscriber), sleep ``1 / speed`` seconds (speed), or wait for the next ``advance`` (manual).
 
 In lockstep pacing the replay starts when the first market-data client subscribes to bars
 and each frame waits for a subscriber; in speed and manual pacing the clock moves whether or
@@ -16,7 +17,8 @@ IOC orders still open are canceled and DAY orders expire.
 
 A client that closes minutes on this event clock acks with ``wait_for_next``
 (:meth:`Replay.wait_published_after`): the answer comes once the next frame has been sent (or
-the session is over) and carries ``last_bar`` and ``bars_sent``, the bar messages sent so far;
+the session is over) and carries ``last_bar`` and ``bars_sent``, the bar messages sent so far
+(to this client: an ack that names its ``client`` counts from that client's subscription);
 when that many have arrived, every minute through ``last_bar`` is complete, including minutes
 the tape skips because no symbol traded in them.
 
@@ -43,13 +45,15 @@ from typing import Any
 from trading_runtime.sim.config import EmulatorConfig, Pacing
 from trading_runtime.sim.faults import FaultInjector
 from trading_runtime.sim.market import SessionTape
-from trading_runtime.sim.streams import MarketDataHub, TradeUpdateHub
+from trading_runtime.sim.streams import MarketDataHub
+from trading_runtime.sim.trade_stream import TradeUpdateHub
 from trading_runtime.sim.wire import iso_utc
 from trading_runtime.venue import Venue
 
 log = logging.getLogger(__name__)
 
 ONE_MINUTE = dt.timedelta(minutes=1)
+_CLIENT_CHECK_S = 0.25
 
 
 class Phase(StrEnum):
@@ -143,8 +147,19 @@ class Replay:
         self._progress = asyncio.Condition()
         self._advance_target = 0
         self.finished = asyncio.Event()
+        self._client: str | None = None
+        self._bars_sent_before_client = 0
 
     # --- client interactions ------------------------------------------------------------------
+    def identify(self, client: str | None) -> None:
+        """The acking client says who it is: a new one (an engine restarted while the
+        emulator ran on) counts ``bars_sent`` from its own subscription, so it knows when it
+        has every bar sent to it; a known one (after a reconnect) keeps counting."""
+        if client is None or client == self._client:
+            return
+        self._client = client
+        self._bars_sent_before_client = self._data_hub.bars_sent_before_subscriber()
+
     def ack(self, through: dt.datetime) -> None:
         """The client has processed every bar up to and including ``through``."""
         if self.acked_through is None or through > self.acked_through:
@@ -186,7 +201,7 @@ class Replay:
             bars_published=self.bars_published,
             minutes=len(self._tape.minutes),
             acked_through=self.acked_through,
-            bars_sent=self._data_hub.bars_sent,
+            bars_sent=self._data_hub.bars_sent - self._bars_sent_before_client,
             window_end=self._tape.window_end,
             market_data_clients=self._data_hub.connected,
             trade_update_listeners=self._trade_hub.listeners,
@@ -250,7 +265,12 @@ class Replay:
         if pacing is Pacing.SPEED:
             await asyncio.sleep(1.0 / self._config.speed)
         elif pacing is Pacing.LOCKSTEP and delivered:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
             await self._wait_for_ack(minute)
+            remaining = self._config.min_minute_s - (loop.time() - started)
+            if remaining > 0:
+                await asyncio.sleep(remaining)
 
     async def _wait_for_ack(self, minute: dt.datetime) -> None:
         loop = asyncio.get_running_loop()
@@ -265,8 +285,15 @@ class Replay:
                     self._config.ack_timeout_s,
                 )
                 return
+            if not self._data_hub.receiver_connected:
+                # The client that got the frame is gone (a crash, a restart): the next frame
+                # waits for the next subscriber instead of this ack.
+                log.info("the client left; not waiting for its ack through %s", minute)
+                return
             try:
-                await asyncio.wait_for(self._ack_changed.wait(), timeout=remaining)
+                await asyncio.wait_for(
+                    self._ack_changed.wait(), timeout=min(remaining, _CLIENT_CHECK_S)
+                )
             except TimeoutError:
                 continue
 

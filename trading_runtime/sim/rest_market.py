@@ -102,6 +102,8 @@ async def post_ack(request: web.Request) -> web.Response:
         raise bad_request('expected {"through": "<bar timestamp, ISO 8601>"}') from None
     if through.tzinfo is None:
         raise bad_request("through must carry a time zone")
+    client = body.get("client")
+    emulator.replay.identify(str(client) if client is not None else None)
     emulator.replay.ack(through)
     if body.get("wait_for_next"):
         await emulator.replay.wait_published_after(through)

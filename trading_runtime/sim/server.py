@@ -28,15 +28,17 @@ from aiohttp import web
 
 from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.calendar import Session
-from trading_runtime.sim import rest, rest_market
+from trading_runtime.sim import activities, fault_control, rest, rest_market
 from trading_runtime.sim.config import EmulatorConfig
 from trading_runtime.sim.faults import FaultInjector
 from trading_runtime.sim.http import MIDDLEWARES
+from trading_runtime.sim.journal import FillJournal
 from trading_runtime.sim.market import BarHistory, SessionTape
 from trading_runtime.sim.ratelimit import RateLimiter
 from trading_runtime.sim.replay import EmulatorStatus, Replay
 from trading_runtime.sim.state import STATE_KEY, EmulatorState
-from trading_runtime.sim.streams import MarketDataHub, TradeUpdateHub
+from trading_runtime.sim.streams import MarketDataHub
+from trading_runtime.sim.trade_stream import TradeUpdateHub
 from trading_runtime.sim.wire import account_id_for
 from trading_runtime.venue import IdSource, Venue
 
@@ -90,7 +92,10 @@ class Emulator:
         self.data_hub = MarketDataHub(
             api_key=config.api_key, secret_key=config.secret_key, faults=self.faults
         )
-        self.trade_hub = TradeUpdateHub(api_key=config.api_key, secret_key=config.secret_key)
+        self.journal = FillJournal(account_id_for(config.api_key))
+        self.trade_hub = TradeUpdateHub(
+            api_key=config.api_key, secret_key=config.secret_key, journal=self.journal
+        )
         self.replay = Replay(
             config=config,
             tape=self.tape,
@@ -110,6 +115,7 @@ class Emulator:
             replay=self.replay,
             data_hub=self.data_hub,
             trade_hub=self.trade_hub,
+            journal=self.journal,
             rate_limiter=RateLimiter(config.rate_limit_per_minute)
             if config.rate_limit_per_minute
             else None,
@@ -120,6 +126,8 @@ class Emulator:
             [
                 *rest.ROUTES,
                 *rest_market.ROUTES,
+                *activities.ROUTES,
+                *fault_control.ROUTES,
                 web.get("/v2/iex", self.data_hub.handle),
                 web.get("/v2/sip", self.data_hub.handle),
                 web.get("/stream", self.trade_hub.handle),

@@ -14,10 +14,12 @@ from aiohttp import web
 from trading_runtime.marketdata.calendar import Session
 from trading_runtime.sim.config import EmulatorConfig
 from trading_runtime.sim.faults import FaultInjector
+from trading_runtime.sim.journal import FillJournal
 from trading_runtime.sim.market import BarHistory, SessionTape
 from trading_runtime.sim.ratelimit import RateLimiter
 from trading_runtime.sim.replay import Replay
-from trading_runtime.sim.streams import MarketDataHub, TradeUpdateHub
+from trading_runtime.sim.streams import MarketDataHub
+from trading_runtime.sim.trade_stream import TradeUpdateHub
 from trading_runtime.venue import Venue
 
 
@@ -32,6 +34,7 @@ class EmulatorState:
     replay: Replay
     data_hub: MarketDataHub
     trade_hub: TradeUpdateHub
+    journal: FillJournal
     rate_limiter: RateLimiter | None
     account_id: str
     created_at: dt.datetime

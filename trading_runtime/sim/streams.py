@@ -1,4 +1,4 @@
-"""The emulator's websockets: the market-data stream (msgpack) and the trading stream (JSON).
+"""The emulator's market-data websocket (msgpack); the trading stream is in :mod:`.trade_stream`.
 
 Market data (``/v2/iex``, ``/v2/sip``): ``connected`` on connect, ``auth`` (402 on bad keys,
 406 when the key already has an open connection: Alpaca allows one per key), ``subscribe`` /
@@ -9,10 +9,6 @@ does), JSON otherwise.
 Publishing (:meth:`MarketDataHub.publish`) delivers each minute's frame exactly once to the
 subscribed connection, waiting for a client when there is none (after an injected drop the
 client reconnects and the frame goes out then), and applies the minute's injected faults.
-
-Trading (``/stream``): ``authenticate`` -> ``authorization``, ``listen`` -> ``listening``,
-then ``trade_updates`` messages, written in order by one writer task per connection. Every
-message is JSON in a *binary* websocket frame, as Alpaca's paper endpoint sends them.
 """
 
 from __future__ import annotations
@@ -29,8 +25,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from trading_runtime.domain.bars import Bar
 from trading_runtime.sim.faults import FaultInjector, MinuteFaults
-from trading_runtime.sim.wire import iso_utc, stream_bar, trade_update_json
-from trading_runtime.venue import TradeUpdateEvent
+from trading_runtime.sim.wire import iso_utc, stream_bar
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +60,7 @@ class DataConnection:
         self.api_key: str | None = None
         self.subscriptions: dict[str, set[str]] = {channel: set() for channel in _CHANNELS}
         self.frames_sent = 0
+        self.bars_sent_before = 0  # the hub's bars_sent when this connection subscribed
         self._send_lock = asyncio.Lock()
 
     @property
@@ -105,6 +101,7 @@ class MarketDataHub:
         self._held: list[list[dict[str, Any]]] = []
         self.bars_sent = 0  # bar messages sent since the start (the lockstep ack reports it)
         self.connections_opened = 0
+        self._last_receiver: DataConnection | None = None
 
     # --- connections --------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
@@ -165,6 +162,8 @@ class MarketDataHub:
             if not connection.authenticated:
                 await connection.send([{"T": "error", "code": 401, "msg": "not authenticated"}])
                 return True
+            if action == "subscribe" and not connection.subscriptions["bars"]:
+                connection.bars_sent_before = self.bars_sent
             for channel in _CHANNELS:
                 symbols = payload.get(channel) or []
                 if not isinstance(symbols, list):
@@ -200,6 +199,17 @@ class MarketDataHub:
             if connection.subscriptions["bars"] and not connection.ws.closed:
                 return connection
         return None
+
+    def bars_sent_before_subscriber(self) -> int:
+        """``bars_sent`` when the subscribed connection subscribed (now, without one)."""
+        connection = self._subscriber()
+        return connection.bars_sent_before if connection is not None else self.bars_sent
+
+    @property
+    def receiver_connected(self) -> bool:
+        """The connection that got the last frame is still the subscribed one."""
+        receiver = self._last_receiver
+        return receiver is not None and receiver is self._subscriber()
 
     @property
     def connected(self) -> int:
@@ -251,6 +261,11 @@ class MarketDataHub:
             if not selected:
                 pending.pop(0)
                 continue
+            stall_s = self._faults.take_data_stall()
+            if stall_s:
+                log.info("injected fault: the market data stalls for %.1f s", stall_s)
+                await asyncio.sleep(stall_s)
+                continue
             if self._faults.take_drop(connection.frames_sent):
                 await self._drop(connection)
                 continue
@@ -264,6 +279,7 @@ class MarketDataHub:
                 self._forget(connection)
                 continue
             connection.frames_sent += 1
+            self._last_receiver = connection
             self.bars_sent += len(selected)
             malformed = False
             pending.pop(0)
@@ -278,6 +294,12 @@ class MarketDataHub:
             except TimeoutError:
                 log.warning("replay paused: no market-data client is subscribed to bars")
 
+    async def drop_subscriber(self) -> None:
+        """Close the subscribed connection now (the client reconnects and resubscribes)."""
+        connection = self._subscriber()
+        if connection is not None:
+            await self._drop(connection)
+
     async def _drop(self, connection: DataConnection) -> None:
         log.info(
             "injected fault: dropping the market-data connection after %d frames",
@@ -287,118 +309,3 @@ class MarketDataHub:
         connection.subscriptions["bars"].clear()
         with contextlib.suppress(ConnectionResetError):
             await connection.ws.close(code=WSCloseCode.GOING_AWAY, message=b"injected disconnect")
-
-
-class TradeConnection:
-    def __init__(self, ws: web.WebSocketResponse) -> None:
-        self.ws = ws
-        self.authorized = False
-        self.streams: set[str] = set()
-        self.outbox: asyncio.Queue[bytes] = asyncio.Queue()
-
-    def put(self, message: dict[str, Any]) -> None:
-        self.outbox.put_nowait(json.dumps(message).encode())
-
-    async def write_forever(self) -> None:
-        while True:
-            frame = await self.outbox.get()
-            try:
-                await self.ws.send_bytes(frame)
-            finally:
-                self.outbox.task_done()
-
-
-class TradeUpdateHub:
-    """Accepts trading-stream connections and fans trade updates out to listeners."""
-
-    def __init__(self, *, api_key: str, secret_key: str) -> None:
-        self._api_key = api_key
-        self._secret_key = secret_key
-        self._connections: set[TradeConnection] = set()
-
-    async def handle(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        connection = TradeConnection(ws)
-        writer = asyncio.create_task(connection.write_forever(), name="sim-trade-stream-writer")
-        self._connections.add(connection)
-        try:
-            async for message in ws:
-                if message.type not in (WSMsgType.BINARY, WSMsgType.TEXT):
-                    continue
-                try:
-                    payload = json.loads(message.data)
-                except ValueError:
-                    connection.put({"stream": "error", "data": {"error_message": "invalid syntax"}})
-                    continue
-                if not self._on_message(connection, payload):
-                    await self._flush(connection)
-                    break
-        except ConnectionResetError:
-            log.info("trading-stream connection reset by the client")
-        finally:
-            self._connections.discard(connection)
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
-                await writer
-            if not ws.closed:
-                await ws.close()
-        return ws
-
-    @staticmethod
-    async def _flush(connection: TradeConnection) -> None:
-        # Let the writer send what is queued (an "unauthorized" reply) before closing.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(connection.outbox.join(), timeout=1.0)
-
-    def _on_message(self, connection: TradeConnection, payload: Any) -> bool:
-        if not isinstance(payload, dict):
-            connection.put({"stream": "error", "data": {"error_message": "invalid syntax"}})
-            return True
-        action = payload.get("action")
-        raw_data = payload.get("data")
-        data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
-        if action in ("authenticate", "auth"):
-            key = data.get("key_id", payload.get("key"))
-            secret = data.get("secret_key", payload.get("secret"))
-            connection.authorized = key == self._api_key and secret == self._secret_key
-            status = "authorized" if connection.authorized else "unauthorized"
-            connection.put(
-                {"stream": "authorization", "data": {"status": status, "action": "authenticate"}}
-            )
-            return connection.authorized
-        if action == "listen":
-            if not connection.authorized:
-                connection.put(
-                    {
-                        "stream": "authorization",
-                        "data": {"status": "unauthorized", "action": "listen"},
-                    }
-                )
-                return True
-            streams = data.get("streams") or []
-            connection.streams = {s for s in streams if s == "trade_updates"}
-            connection.put({"stream": "listening", "data": {"streams": sorted(connection.streams)}})
-            return True
-        connection.put({"stream": "error", "data": {"error_message": f"unknown action {action!r}"}})
-        return True
-
-    def publish(self, events: Iterable[TradeUpdateEvent]) -> None:
-        messages = [trade_update_json(event) for event in events]
-        if not messages:
-            return
-        for connection in list(self._connections):
-            if "trade_updates" in connection.streams:
-                for message in messages:
-                    connection.put(message)
-
-    @property
-    def listeners(self) -> int:
-        return sum(1 for c in self._connections if "trade_updates" in c.streams)
-
-    async def close_all(self) -> None:
-        for connection in list(self._connections):
-            with contextlib.suppress(ConnectionResetError):
-                await connection.ws.close(
-                    code=WSCloseCode.GOING_AWAY, message=b"emulator shutting down"
-                )

@@ -16,7 +16,7 @@ for good (a constraint violation, a bug) are dead-lettered and logged, never ret
 forever. Every repository method is idempotent, so an operation applied twice (a replay
 after a lost acknowledgement) is harmless.
 
-Counters for metrics: :attr:`LedgerWriter.stats`. :class:`SessionLedger` is the live
+Counters for metrics: :attr:`LedgerWriter.stats`. :class:`SessionLedger` (``session_ledger``) is the live
 engine's ledger port: a writer and the id of the session the engine's operations belong to.
 """
 
@@ -31,31 +31,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-
 from trading_runtime.config import Settings
+from trading_runtime.store.db_errors import describe_error, is_transient_error
 from trading_runtime.store.operations import LedgerApplier, LedgerOperation
 from trading_runtime.store.spool import Spool, TransientWriteError
 
 logger = logging.getLogger(__name__)
-
-
-def is_transient_error(error: BaseException) -> bool:
-    """True for failures that a later retry may cure: the server is unreachable, restarting
-    or the pool is exhausted. Constraint violations and bugs are not transient."""
-    if isinstance(error, (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)):
-        return True
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, (ConnectionError, TimeoutError))
-
-
-def describe_error(error: BaseException) -> str:
-    """First line of the driver's message (SQLAlchemy appends SQL and parameters)."""
-    cause = getattr(error, "orig", None) or error
-    text = str(cause).strip().splitlines()
-    return f"{type(cause).__name__}: {text[0] if text else ''}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,19 +380,14 @@ class LedgerWriter:
         return left
 
 
-class SessionLedger:
-    """The live engine's ledger port (``engine.ports.LedgerSink``): the operations of one
-    session, submitted to a :class:`LedgerWriter` (non-blocking; call from the loop thread)."""
+# The engine's port over a writer (kept importable from here).
+from trading_runtime.store.session_ledger import SessionLedger  # noqa: E402
 
-    def __init__(self, writer: LedgerWriter, session_id: int) -> None:
-        self.writer = writer
-        self.session_id = session_id
-
-    def submit(self, operation: LedgerOperation) -> None:
-        """Queue ``operation``; raises ``ValueError`` for another session's operation."""
-        if operation.session_id not in (self.session_id, None):
-            raise ValueError(
-                f"operation {operation.kind} of session {operation.session_id} "
-                f"submitted to the ledger of session {self.session_id}"
-            )
-        self.writer.submit(operation)
+__all__ = [
+    "LedgerWriter",
+    "SessionLedger",
+    "WriterClosedError",
+    "WriterStats",
+    "describe_error",
+    "is_transient_error",
+]

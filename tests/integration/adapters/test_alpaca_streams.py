@@ -38,7 +38,7 @@ def expected_keys() -> list[tuple[str, dt.datetime]]:
 
 async def replay_through_bar_stream(
     server: EmulatorServer,
-) -> tuple[list[Bar], list[tuple[dict, str]], BarStream]:
+) -> tuple[list[Bar], list[tuple[dict, str]], BarStream, list[int]]:
     """Consume a lockstep replay as the engine does: enqueue in the handler, ack per minute."""
     queue: asyncio.Queue[Bar] = asyncio.Queue()
     rejected: list[tuple[dict, str]] = []
@@ -59,6 +59,12 @@ async def replay_through_bar_stream(
             await control.ack(max(bar.timestamp for bar in batch))
 
     stream = BarStream(endpoints(server), SYMBOLS, on_bar, on_rejected)
+    reconnects: list[int] = []
+
+    async def on_reconnect() -> None:
+        reconnects.append(stream.connections)
+
+    stream.on_reconnect = on_reconnect
     async with EmulatorControl(server.base_url, API_KEY, SECRET_KEY) as control:
         consumer = asyncio.create_task(consume(control), name="test-consumer")
         await stream.start()
@@ -66,13 +72,13 @@ async def replay_through_bar_stream(
         await eventually_async(lambda: server.status().phase == "finished", timeout_s=30)
         await stream.stop(timeout_s=5)
         consumer.cancel()
-    return received, rejected, stream
+    return received, rejected, stream, reconnects
 
 
 def test_bar_stream_delivers_every_bar_and_rejects_malformed_ones() -> None:
     faults = FaultConfig(seed=2, malformed_bar_probability=0.5)
     with running_emulator(pacing=Pacing.LOCKSTEP, faults=faults) as server:
-        received, rejected, stream = asyncio.run(replay_through_bar_stream(server))
+        received, rejected, stream, _ = asyncio.run(replay_through_bar_stream(server))
         injected = server.status().faults["malformed_bar"]
     assert [(bar.symbol, bar.timestamp) for bar in received] == expected_keys()
     assert all(not bar.problems() for bar in received)
@@ -86,10 +92,12 @@ def test_bar_stream_delivers_every_bar_and_rejects_malformed_ones() -> None:
 def test_bar_stream_reconnects_after_dropped_connections_without_losing_or_repeating_bars() -> None:
     faults = FaultConfig(drop_data_connection_after_frames=3, max_data_connection_drops=2)
     with running_emulator(pacing=Pacing.LOCKSTEP, faults=faults) as server:
-        received, rejected, _ = asyncio.run(replay_through_bar_stream(server))
+        received, rejected, stream, reconnects = asyncio.run(replay_through_bar_stream(server))
         drops = server.status().faults["data_connection_drop"]
     assert drops == 2
     assert rejected == []
+    assert stream.connections == 3
+    assert reconnects == [2, 3]  # told after each re-opening
     assert [(bar.symbol, bar.timestamp) for bar in received] == expected_keys()
 
 

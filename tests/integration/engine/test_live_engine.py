@@ -23,19 +23,26 @@ from trading_runtime.adapters.alpaca.trade_updates import TradeUpdateStream
 from trading_runtime.adapters.alpaca.trading import AlpacaBroker
 from trading_runtime.core.minute import DecisionConfig
 from trading_runtime.domain import Action
+from trading_runtime.domain.orders import OrderUpdated
 from trading_runtime.engine.live import (
     EngineConfig,
     EngineReport,
+    EngineStartError,
     LiveEngine,
     MarketDataStalledError,
+    SessionKilledError,
 )
 from trading_runtime.engine.minutes import MarketProgress
+from trading_runtime.engine.orders import OrderDeskConfig
+from trading_runtime.engine.recovery import RecoverySource
 from trading_runtime.engine.runner import EmulatorPacer, RegistryModelSource
 from trading_runtime.sim import EmulatorConfig, EmulatorServer, Pacing
 from trading_runtime.sim.config import FaultConfig
 from trading_runtime.sim.control import EmulatorControl
+from trading_runtime.store.operations import LedgerOperation
 from trading_runtime.store.reads import LedgerReader
 from trading_runtime.store.registry import ModelRegistry
+from trading_runtime.store.sessions import SessionIdentity
 from trading_runtime.store.writer import LedgerWriter, SessionLedger
 from trading_runtime.store.writes import LedgerRepository
 from trading_runtime.strategy.rules import StrategyConfig
@@ -59,6 +66,34 @@ class HookedPacer:
         if self.hook is not None and self.engine is not None:
             await self.hook(self.engine, bar_timestamp)
         return await self.inner.minute_done(bar_timestamp)
+
+
+class FilteredLedger(SessionLedger):
+    def __init__(
+        self,
+        writer: LedgerWriter,
+        session_id: int,
+        keep: Callable[[LedgerOperation], bool] | None,
+    ) -> None:
+        super().__init__(writer, session_id)
+        self.keep = keep
+
+    def submit(self, operation: LedgerOperation) -> None:
+        if self.keep is None or self.keep(operation):
+            super().submit(operation)
+
+
+def _filtered(
+    on_update: Callable[[OrderUpdated], Awaitable[None]],
+    keep: Callable[[OrderUpdated], bool] | None,
+) -> Callable[[OrderUpdated], Awaitable[None]]:
+    """The trade stream as a flaky connection delivers it: updates ``keep`` refuses are lost."""
+
+    async def deliver(update: OrderUpdated) -> None:
+        if keep is None or keep(update):
+            await on_update(update)
+
+    return deliver
 
 
 @dataclass
@@ -93,10 +128,18 @@ async def run_engine(
     cancel_open_orders_on_stop: bool = True,
     model_poll_interval_s: float = 30.0,
     idle_timeout_s: float = 5.0,
+    who: SessionIdentity | None = None,
+    ledger_filter: Callable[[LedgerOperation], bool] | None = None,
+    recovery: RecoverySource | None = None,
+    traded: tuple[str, ...] = TRADED,
+    update_filter: Callable[[OrderUpdated], bool] | None = None,
+    orders: OrderDeskConfig | None = None,
 ) -> Session:
+    """``ledger_filter`` drops the writes it refuses (a crash before they were flushed)."""
     registry = ModelRegistry(database)
     session_id = store_builders.open_session(
         database,
+        who,
         session_key=f"test-{spool.name}",
         started_at=dt.datetime.now(dt.UTC),
         symbols=list(SYMBOLS),
@@ -108,7 +151,7 @@ async def run_engine(
     engine = LiveEngine(
         EngineConfig(
             trading_day=EARLY_CLOSE,
-            symbols=TRADED,
+            symbols=traded,
             reference_symbol="SPY",
             session_key=f"test-{spool.name}",
             decision=DecisionConfig(strategy=StrategyConfig(buy_threshold=buy_threshold)),
@@ -117,21 +160,25 @@ async def run_engine(
             model_poll_interval_s=model_poll_interval_s,
             cancel_open_orders_on_stop=cancel_open_orders_on_stop,
             final_updates_timeout_s=5.0,
+            **({"orders": orders, "in_flight_check_s": 0.2} if orders else {}),
         ),
         broker=AlpacaBroker(endpoints),
         market_data=lambda on_bar, on_rejected: BarStream(
             endpoints, list(SYMBOLS), on_bar, on_rejected
         ),
-        trade_updates=lambda on_update: TradeUpdateStream(endpoints, on_update),
+        trade_updates=lambda on_update: TradeUpdateStream(
+            endpoints, _filtered(on_update, update_filter)
+        ),
         models=RegistryModelSource(registry),
-        ledger=SessionLedger(writer, session_id),
+        ledger=FilteredLedger(writer, session_id, ledger_filter),
         pacer=pacer,
+        recovery=recovery,
     )
     pacer.engine = engine
     try:
         try:
             report = await engine.run()
-        except MarketDataStalledError:
+        except (MarketDataStalledError, SessionKilledError):
             report = engine.last_report
     finally:
         await pacer.inner.close()
@@ -253,3 +300,81 @@ def test_market_data_that_stops_before_the_close_fails_the_session(
     assert "no market data" in session.report.reason
     assert session.report.stats["minutes_processed"] == 45
     assert session.ledger.engine_events(session.session_id, kind="session_stopped")
+
+
+def test_a_trade_update_handler_error_fails_the_session_with_the_reason(
+    database: Engine, tmp_path: Path
+) -> None:
+    async def corrupt_the_book_at_minute_40(engine: LiveEngine, minute: dt.datetime) -> None:
+        if engine.stats.minutes_processed == 40:
+
+            def broken(update: Any, trading_day: Any = None) -> bool:
+                raise RuntimeError("book corrupted")
+
+            engine.book.on_update = broken  # type: ignore[method-assign,union-attr]
+
+    with emulator() as server:
+        session = asyncio.run(
+            run_engine(server, database, tmp_path / "spool", hook=corrupt_the_book_at_minute_40)
+        )
+    report = session.report
+    assert report.status == "failed"
+    assert "trade update handler failed: RuntimeError: book corrupted" in report.reason
+    assert report.stats["handler_errors"] >= 1
+    assert report.stats["minutes_processed"] < 210
+    [stopped] = session.ledger.engine_events(session.session_id, kind="session_stopped")
+    assert stopped["detail"]["status"] == "failed"
+
+
+def test_a_symbol_the_broker_does_not_list_is_refused(database: Engine, tmp_path: Path) -> None:
+    with emulator() as server, pytest.raises(EngineStartError) as refused:
+        asyncio.run(run_engine(server, database, tmp_path / "spool", traded=("AAPL", "ZZZZ")))
+    assert str(refused.value) == "symbols the broker will not trade: ZZZZ (unknown to the broker)"
+
+
+def test_an_invalid_symbol_is_refused_before_trading(database: Engine, tmp_path: Path) -> None:
+    with emulator() as server, pytest.raises(EngineStartError, match="DROP TABLE"):
+        asyncio.run(
+            run_engine(server, database, tmp_path / "spool", traded=("AAPL", "AAPL;DROP TABLE"))
+        )
+
+
+def test_fills_the_trade_stream_lost_are_caught_up_from_the_broker(
+    database: Engine, tmp_path: Path
+) -> None:
+    fills: list[str] = []
+    lost: list[str] = []
+
+    def lose_every_third_fill(update: OrderUpdated) -> bool:
+        if update.fill is None:
+            return True
+        fills.append(update.fill.execution_id)
+        if len(fills) % 3 == 1:
+            lost.append(update.fill.execution_id)
+            return False
+        return True
+
+    async def slow_minutes(engine: LiveEngine, minute: dt.datetime) -> None:
+        await asyncio.sleep(0.01)  # room for the in-flight check between minutes
+
+    with emulator() as server:
+        session = asyncio.run(
+            run_engine(
+                server,
+                database,
+                tmp_path / "spool",
+                hook=slow_minutes,
+                update_filter=lose_every_third_fill,
+                orders=OrderDeskConfig(stale_order_s=0.2),
+            )
+        )
+        broker_positions = {
+            p.symbol: Decimal(p.qty) for p in trading_client(server).get_all_positions()
+        }
+    report = session.report
+    assert lost, "the threshold was chosen so the model trades"
+    assert report.status == "completed", report.reason
+    assert len(lost) >= 2 and report.stats["fills_caught_up"] == len(lost)
+    recorded = {f.execution_id for f in session.ledger.fills_for_session(session.session_id)}
+    assert set(lost) <= recorded  # with the broker's execution ids
+    assert session.ledger.net_positions_from_fills(session.session_id) == broker_positions

@@ -213,3 +213,203 @@ def test_minutes_close_on_the_clock_and_late_or_updated_bars_only_amend_the_stat
             expected.loc[(last, symbol), "ret_30"],
             rtol=1e-9,
         )
+
+
+def test_a_session_started_after_the_open_warms_up_from_history_and_decides_at_once() -> None:
+    frame = day_bars(FULL_DAY, SYMBOLS[1:])
+    first_live = SESSION.close - LIVE_MINUTES * ONE_MINUTE
+    earlier = _bars(frame[frame["timestamp"] < first_live])
+    live = frame[frame["timestamp"] >= first_live]
+    script = sorted(
+        ((bar.timestamp + ONE_MINUTE + dt.timedelta(seconds=0.5), bar) for bar in _bars(live)),
+        key=lambda item: item[0],
+    )
+    requested: list[tuple[dt.datetime, dt.datetime]] = []
+
+    def history(symbols: Any, first: dt.datetime, last: dt.datetime) -> list[Bar]:
+        requested.append((first, last))
+        return [b for b in earlier if first <= b.timestamp <= last]
+
+    clock = ScaledClock(first_live + dt.timedelta(seconds=1))  # restarted mid-session
+    ledger = Ledger()
+    engine = LiveEngine(
+        EngineConfig(
+            trading_day=FULL_DAY,
+            symbols=SYMBOLS[1:],
+            reference_symbol="SPY",
+            session_key="warm",
+            minute_grace_s=GRACE_S,
+            idle_timeout_s=30.0,
+            reconcile_every_minutes=10_000,
+        ),
+        broker=Broker(clock),  # type: ignore[arg-type]
+        market_data=lambda on_bar, on_rejected: Feed(clock, script, on_bar),
+        trade_updates=lambda on_update: Silent(),
+        models=Models(),  # type: ignore[arg-type]
+        ledger=ledger,  # type: ignore[arg-type]
+        clock=clock,
+        history=history,
+    )
+    report = asyncio.run(engine.run())
+
+    assert report.status == "completed", report.reason
+    assert requested == [(SESSION.open, first_live - ONE_MINUTE)]
+    assert report.stats["warm_up_minutes"] == SESSION.minutes - LIVE_MINUTES
+    decided = [
+        d for op in ledger.operations if isinstance(op, RecordDecisions) for d in op.decisions
+    ]
+    assert {d.timestamp for d in decided} == {m.to_pydatetime() for m in live["timestamp"]}
+    assert all(d.reason != "features warming up" for d in decided)  # decided from the first
+    expected = compute_features(frame).set_index(["timestamp", "symbol"])
+    state = engine.features._state
+    k = SESSION.minutes - 1
+    last = pd.Timestamp(SESSION.close - ONE_MINUTE)
+    assert state is not None
+    for symbol in SYMBOLS[1:]:
+        row = engine.features.symbols.index(symbol)
+        np.testing.assert_allclose(
+            state.returns[row, k - 29 : k + 1].sum(),
+            expected.loc[(last, symbol), "ret_30"],
+            rtol=1e-9,
+        )
+
+
+class DroppingFeed(Feed):
+    """The scripted feed, with the connection lost for one minute: that minute's bars never
+    come; the stream reconnects (``on_reconnect``) with the next minute's bars."""
+
+    def __init__(self, clock: ScaledClock, script: Any, on_bar: Any, lost: dt.datetime):
+        super().__init__(clock, [(t, b) for t, b in script if b.timestamp != lost], on_bar)
+        self.lost = lost
+        self.on_reconnect: Any = None
+
+    async def _run(self) -> None:
+        reconnected = False
+        for moment, bar in self.script:
+            await self.clock.sleep_until(moment)
+            if bar.timestamp > self.lost and not reconnected:
+                reconnected = True
+                await self.on_reconnect()
+            await self.on_bar(bar)
+
+
+def test_bars_missed_while_the_stream_was_down_are_backfilled_from_history() -> None:
+    frame = day_bars(FULL_DAY, SYMBOLS[1:])
+    first_live = SESSION.close - LIVE_MINUTES * ONE_MINUTE
+    lost = first_live + ONE_MINUTE
+    live = frame[frame["timestamp"] >= first_live]
+    everything = _bars(frame)
+    script = sorted(
+        ((b.timestamp + ONE_MINUTE + dt.timedelta(seconds=0.5), b) for b in _bars(live)),
+        key=lambda item: item[0],
+    )
+    feeds: list[DroppingFeed] = []
+
+    def history(symbols: Any, first: dt.datetime, last: dt.datetime) -> list[Bar]:
+        return [b for b in everything if first <= b.timestamp <= last]
+
+    def feed(on_bar: Any, on_rejected: Any) -> DroppingFeed:
+        feeds.append(DroppingFeed(clock, script, on_bar, lost))
+        return feeds[-1]
+
+    clock = ScaledClock(first_live - dt.timedelta(seconds=5))
+    engine = LiveEngine(
+        EngineConfig(
+            trading_day=FULL_DAY,
+            symbols=SYMBOLS[1:],
+            reference_symbol="SPY",
+            session_key="backfill",
+            minute_grace_s=GRACE_S,
+            idle_timeout_s=30.0,
+            reconcile_every_minutes=10_000,
+        ),
+        broker=Broker(clock),  # type: ignore[arg-type]
+        market_data=feed,
+        trade_updates=lambda on_update: Silent(),
+        models=Models(),  # type: ignore[arg-type]
+        ledger=Ledger(),  # type: ignore[arg-type]
+        clock=clock,
+        history=history,
+    )
+    report = asyncio.run(engine.run())
+
+    assert report.status == "completed", report.reason
+    lost_bars = int((live["timestamp"] == lost).sum())
+    assert lost_bars > 0
+    assert report.stats["stream_reconnects"] == 1
+    assert report.stats["bars_backfilled"] == lost_bars
+    assert report.stats["bars_late"] == lost_bars  # its minute had closed: amended
+    # The features end as if no bar had been lost (warmed from the same history).
+    expected = compute_features(frame).set_index(["timestamp", "symbol"])
+    state = engine.features._state
+    k = SESSION.minutes - 1
+    last = pd.Timestamp(SESSION.close - ONE_MINUTE)
+    assert state is not None
+    for symbol in SYMBOLS[1:]:
+        row = engine.features.symbols.index(symbol)
+        np.testing.assert_allclose(
+            state.returns[row, k - 29 : k + 1].sum(),
+            expected.loc[(last, symbol), "ret_30"],
+            rtol=1e-9,
+        )
+
+
+@dataclasses.dataclass
+class WriterStats:
+    failed: int = 0
+    pending: int = 0
+    spool_backlog: int = 0
+
+
+class FailingLedger(Ledger):
+    """A ledger whose writer dead-letters a write once the session is under way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stats = WriterStats()
+
+    def submit(self, operation: Any) -> None:
+        super().submit(operation)
+        if isinstance(operation, RecordDecisions):
+            self.stats.failed = 1  # the database refused a write for good
+
+
+def test_a_dead_lettered_ledger_write_fails_the_session_with_the_count() -> None:
+    frame = day_bars(FULL_DAY, SYMBOLS[1:])
+    first_live = SESSION.close - LIVE_MINUTES * ONE_MINUTE
+    live = frame[frame["timestamp"] >= first_live]
+    script = sorted(
+        ((b.timestamp + ONE_MINUTE + dt.timedelta(seconds=0.5), b) for b in _bars(live)),
+        key=lambda item: item[0],
+    )
+    clock = ScaledClock(first_live - dt.timedelta(seconds=5))
+    ledger = FailingLedger()
+    engine = LiveEngine(
+        EngineConfig(
+            trading_day=FULL_DAY,
+            symbols=SYMBOLS[1:],
+            reference_symbol="SPY",
+            session_key="dead-letter",
+            minute_grace_s=GRACE_S,
+            idle_timeout_s=30.0,
+            reconcile_every_minutes=10_000,
+        ),
+        broker=Broker(clock),  # type: ignore[arg-type]
+        market_data=lambda on_bar, on_rejected: Feed(clock, script, on_bar),
+        trade_updates=lambda on_update: Silent(),
+        models=Models(),  # type: ignore[arg-type]
+        ledger=ledger,  # type: ignore[arg-type]
+        clock=clock,
+    )
+    try:
+        asyncio.run(engine.run())
+    except Exception as error:
+        assert type(error).__name__ == "SessionKilledError"
+    else:
+        raise AssertionError("the session should have failed")
+    report = engine.last_report
+    assert report is not None and report.status == "failed"
+    assert report.reason == "SessionKilledError: 1 ledger writes dead-lettered"
+    assert report.stats["dead_lettered_writes"] == 1
+    # Stopped right after the first minute with bars (the earlier, quiet ones close at once).
+    assert report.stats["minutes_processed"] == SESSION.minutes - LIVE_MINUTES + 1

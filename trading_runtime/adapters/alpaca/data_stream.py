@@ -33,7 +33,10 @@ class BarStream:
     """Bars of ``symbols`` delivered to ``on_bar``; ``await start()`` / ``await stop()``.
 
     Errors raised by the callbacks are logged and counted (``handler_errors``); they do not
-    end the stream.
+    end the stream (the engine's handlers trip its kill switch themselves). A dropped
+    connection is re-opened by alpaca-py, with backoff; ``connections`` counts the openings
+    and ``on_reconnect`` (when set) is awaited after each re-opening, so the consumer can
+    fetch the bars it missed from the REST history.
     """
 
     def __init__(
@@ -61,6 +64,10 @@ class BarStream:
         self._stream.subscribe_bars(self._handle, *self.symbols)  # type: ignore[arg-type]
         self._stream.subscribe_updated_bars(self._handle, *self.symbols)  # type: ignore[arg-type]
         self._runner = StreamRunner(self._stream, name)
+        self.on_reconnect: Callable[[], Awaitable[None]] | None = None
+        self.connections = 0
+        self._open_socket = self._stream._start_ws
+        self._stream._start_ws = self._start_ws  # type: ignore[method-assign]
         self.bars_received = 0
         self.bars_rejected = 0
         self.handler_errors = 0
@@ -74,6 +81,14 @@ class BarStream:
 
     async def stop(self, timeout_s: float = 5.0) -> None:
         await self._runner.stop(timeout_s)
+
+    async def _start_ws(self) -> None:
+        await self._open_socket()
+        self.connections += 1
+        if self.connections > 1:
+            log.warning("%s reconnected (connection %d)", self._runner.name, self.connections)
+            if self.on_reconnect is not None:
+                await self._call(self.on_reconnect)
 
     async def _handle(self, raw: dict[str, Any]) -> None:
         try:

@@ -9,6 +9,7 @@ Map:
                              next_page_token); MalformedBarsResponseError names what is wrong
     order_snapshot           alpaca Order (or its raw dict) -> OrderSnapshot
     order_updated            raw ``trade_updates`` data -> OrderUpdated (+ Fill on executions)
+    fill_activity            one ``/v2/account/activities`` FILL entry -> Fill
     position / positions     alpaca Position -> Position
     account_snapshot         alpaca TradeAccount -> AccountSnapshot
     market_clock             alpaca Clock -> MarketClock
@@ -330,6 +331,29 @@ def order_updated(data: Mapping[str, Any]) -> OrderUpdated:
         timestamp=timestamp,
         fill=fill,
         position_qty=optional_decimal(data.get("position_qty"), "position_qty"),
+    )
+
+
+def fill_activity(raw: Mapping[str, Any], client_order_ids: Mapping[str, str]) -> Fill:
+    """The execution a ``FILL`` account activity describes, with its real execution id (the
+    activity's ``id`` is ``<transaction time>::<execution id>``, the id the trade update
+    carried). Activities name the broker's order id only; ``client_order_ids`` maps it to
+    ours (an order missing from it keeps an empty client order id)."""
+    if raw.get("activity_type") != "FILL":
+        raise UnrecognizedMessageError(f"not a fill activity: {raw.get('activity_type')!r}")
+    execution_id = raw.get("id")
+    order_id = raw.get("order_id")
+    if not execution_id or not order_id:
+        raise UnrecognizedMessageError("fill activity without an id or an order_id")
+    return Fill(
+        execution_id=str(execution_id).rpartition("::")[2],
+        broker_order_id=str(order_id),
+        client_order_id=client_order_ids.get(str(order_id), ""),
+        symbol=str(raw.get("symbol") or ""),
+        side=_enum(OrderSide, raw.get("side"), "side"),
+        qty=to_decimal(raw.get("qty"), "qty"),
+        price=to_decimal(raw.get("price"), "price"),
+        timestamp=to_utc(raw.get("transaction_time"), "transaction_time"),
     )
 
 

@@ -33,6 +33,7 @@ class StreamRunner:
     def __init__(self, stream: Any, name: str) -> None:
         self._stream = stream
         self._name = name
+        self.name = name
         self._task: asyncio.Task[None] | None = None
 
     @property

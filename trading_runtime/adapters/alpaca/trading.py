@@ -7,7 +7,15 @@ translated into :mod:`trading_runtime.adapters.alpaca.errors`.
 Submission is idempotent by ``client_order_id``: when the outcome of a submission is
 ambiguous (timeout, 5xx, 429 after alpaca-py's retries) the order is looked up by its
 ``client_order_id`` before anything is raised, and a resubmission that the broker refuses
-as a duplicate returns the order that already exists.
+as a duplicate returns the order that already exists. A TransientBrokerError out of
+:meth:`AlpacaBroker.submit_order` therefore means "outcome unknown": the caller keeps the
+order pending confirmation and resolves it by ``client_order_id`` (or resubmits it with the
+same id), never records it as refused.
+
+Restart reads: :meth:`AlpacaBroker.orders_since` (every order created after a moment) and
+:meth:`AlpacaBroker.fills_since` (``GET /v2/account/activities?activity_types=FILL``, each
+execution with its real id; None when the broker does not serve activities).
+:meth:`AlpacaBroker.assets` lists the broker's assets (None when it serves none).
 """
 
 from __future__ import annotations
@@ -20,13 +28,14 @@ import requests
 from alpaca.common.enums import Sort
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import AssetClass, AssetStatus, QueryOrderStatus
 from alpaca.trading.enums import OrderSide as AlpacaOrderSide
-from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.enums import TimeInForce as AlpacaTimeInForce
-from alpaca.trading.models import Clock, Order, TradeAccount
+from alpaca.trading.models import Asset, Clock, Order, TradeAccount
 from alpaca.trading.models import Position as AlpacaPosition
 from alpaca.trading.requests import (
     CancelOrderResponse,
+    GetAssetsRequest,
     GetOrdersRequest,
     LimitOrderRequest,
     MarketOrderRequest,
@@ -43,12 +52,14 @@ from trading_runtime.adapters.alpaca.errors import (
 )
 from trading_runtime.adapters.alpaca.parsing import MarketClock
 from trading_runtime.domain.enums import OrderType
-from trading_runtime.domain.orders import OrderIntent, OrderSnapshot
+from trading_runtime.domain.orders import Fill, OrderIntent, OrderSnapshot
 from trading_runtime.domain.portfolio import AccountSnapshot, Position
 
 log = logging.getLogger(__name__)
 
 MAX_OPEN_ORDERS = 500
+MAX_ORDERS_PAGE = 500
+ACTIVITIES_PAGE = 100
 _DUPLICATE_CLIENT_ORDER_ID = "client_order_id must be unique"
 _TRANSLATED = (APIError, requests.RequestException)
 
@@ -206,6 +217,79 @@ class AlpacaBroker:
                 log.warning("skipping open order %s: %s", order.id, problem)
         return snapshots
 
+    def orders_since(self, after: dt.datetime) -> list[OrderSnapshot]:
+        """Every order (open or closed) created after ``after``, oldest first, paged."""
+        snapshots: list[OrderSnapshot] = []
+        cursor = after
+        while True:
+            try:
+                request = GetOrdersRequest(
+                    status=QueryOrderStatus.ALL,
+                    limit=MAX_ORDERS_PAGE,
+                    after=cursor,
+                    direction=Sort.ASC,
+                )
+                orders = cast(list[Order], self._client.get_orders(request))
+            except _TRANSLATED as error:
+                raise translate_error(error) from error
+            for order in orders:
+                try:
+                    snapshots.append(parsing.order_snapshot(order))
+                except parsing.UnrecognizedMessageError as problem:
+                    log.warning("skipping order %s: %s", order.id, problem)
+            if len(orders) < MAX_ORDERS_PAGE:
+                return snapshots
+            cursor = max(to_utc_created(order) for order in orders)
+
+    def fills_since(
+        self, after: dt.datetime, client_order_ids: dict[str, str]
+    ) -> list[Fill] | None:
+        """Every execution after ``after`` from the account's FILL activities, oldest first,
+        with the broker's execution ids; ``client_order_ids`` maps broker order ids to ours.
+        None when the broker does not serve account activities (HTTP 404)."""
+        fills: list[Fill] = []
+        page_token: str | None = None
+        while True:
+            query: dict[str, Any] = {
+                "activity_types": "FILL",
+                "after": after.isoformat(),
+                "direction": "asc",
+                "page_size": ACTIVITIES_PAGE,
+            }
+            if page_token is not None:
+                query["page_token"] = page_token
+            try:
+                page = self._client.get("/account/activities", query)
+            except _TRANSLATED as error:
+                translated = translate_error(error)
+                if translated.status == 404:
+                    return None
+                raise translated from error
+            entries = page if isinstance(page, list) else []
+            for entry in entries:
+                try:
+                    fills.append(parsing.fill_activity(entry, client_order_ids))
+                except parsing.UnrecognizedMessageError as problem:
+                    log.warning("skipping account activity: %s", problem)
+            if len(entries) < ACTIVITIES_PAGE:
+                return fills
+            page_token = str(entries[-1].get("id"))
+
+    def assets(self) -> dict[str, tuple[bool, bool]] | None:
+        """{symbol: (tradable, active)} of the broker's US equities; None when the broker
+        does not serve assets (HTTP 404)."""
+        try:
+            assets = self._client.get_all_assets(GetAssetsRequest(asset_class=AssetClass.US_EQUITY))
+        except _TRANSLATED as error:
+            translated = translate_error(error)
+            if translated.status == 404:
+                return None
+            raise translated from error
+        return {
+            str(asset.symbol): (bool(asset.tradable), asset.status == AssetStatus.ACTIVE)
+            for asset in cast(list[Asset], assets)
+        }
+
     # --- account ----------------------------------------------------------------------------
     def get_positions(self) -> dict[str, Position]:
         try:
@@ -228,3 +312,8 @@ class AlpacaBroker:
         except _TRANSLATED as error:
             raise translate_error(error) from error
         return parsing.market_clock(clock)
+
+
+def to_utc_created(order: Order) -> dt.datetime:
+    """When the broker created ``order`` (the cursor of the orders listing)."""
+    return parsing.to_utc(order.created_at, "created_at")
