@@ -16,8 +16,8 @@ from trading_runtime.adapters.alpaca.data_stream import BarStream
 from trading_runtime.adapters.alpaca.trade_updates import TradeUpdateStream
 from trading_runtime.adapters.alpaca.trading import AlpacaBroker
 from trading_runtime.backtest.replay import BacktestConfig, run_backtest
+from trading_runtime.engine.broker_connection import EmulatorPacer
 from trading_runtime.engine.live import EngineConfig, LiveEngine
-from trading_runtime.engine.runner import EmulatorPacer
 from trading_runtime.features.batch import compute_features
 from trading_runtime.sim import EmulatorConfig, EmulatorServer, Pacing
 from trading_runtime.sim.control import EmulatorControl

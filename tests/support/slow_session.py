@@ -14,18 +14,18 @@ import sys
 
 from trading_runtime.config import load_settings
 from trading_runtime.domain import TradingMode
-from trading_runtime.engine import runner
+from trading_runtime.engine import broker_connection, runner
 from trading_runtime.engine.minutes import MarketProgress
 
 
-class SlowPacer(runner.EmulatorPacer):
+class SlowPacer(broker_connection.EmulatorPacer):
     async def minute_done(self, bar_timestamp: dt.datetime) -> MarketProgress:
         await asyncio.sleep(float(os.environ.get("SLOW_SESSION_DELAY_S", "0.05")))
         return await super().minute_done(bar_timestamp)
 
 
 def main() -> int:
-    runner.EmulatorPacer = SlowPacer  # type: ignore[misc]
+    broker_connection.EmulatorPacer = SlowPacer  # type: ignore[misc]
     request = runner.SessionRequest(
         mode=TradingMode.SIM, trading_day=dt.date.fromisoformat(os.environ["SLOW_SESSION_DAY"])
     )

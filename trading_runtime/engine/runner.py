@@ -20,21 +20,19 @@ calls it; an ``async def`` op could not clean up on termination). It
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from trading_runtime.config import ConfigurationError, Settings
 from trading_runtime.domain.enums import TradingMode
+from trading_runtime.engine.broker_connection import EmulatorPacer, broker_connection
 from trading_runtime.engine.live import EngineConfig, EngineReport, LiveEngine
-from trading_runtime.engine.minutes import MarketProgress
 from trading_runtime.engine.observer import (
     LoggedStatus,
     SessionObserver,
@@ -42,7 +40,7 @@ from trading_runtime.engine.observer import (
     report_status,
     take_snapshot,
 )
-from trading_runtime.engine.ports import NoPacing, Pacer
+from trading_runtime.engine.ports import Pacer
 from trading_runtime.engine.session_support import (
     health_counts,
     keep_lease,
@@ -53,7 +51,6 @@ from trading_runtime.engine.session_support import (
     stop_on_signals,
 )
 from trading_runtime.marketdata import calendar
-from trading_runtime.marketdata.storage import ParquetLake
 from trading_runtime.modeling.artifact import TradingModel
 
 logger = logging.getLogger(__name__)
@@ -118,30 +115,6 @@ class RegistryModelSource:
         return TradingModel.from_bytes(self._registry.load_artifact(model_version_id))
 
 
-class EmulatorPacer:
-    """Acknowledges the minutes handled to the emulator and reports its event clock: the ack
-    answers once the next frame has been sent (lockstep replay)."""
-
-    def __init__(self, control: Any) -> None:
-        self._control = control
-
-    async def minute_done(self, through: dt.datetime) -> MarketProgress:
-        status = await self._control.ack(through, wait_for_next=True)
-        finished = status.phase == "finished"
-        session_close = calendar.session(status.session_date).close
-        return MarketProgress(
-            status.last_bar,
-            status.bars_sent,
-            finished=finished,
-            to_the_close=finished
-            and status.window_end is not None
-            and status.window_end >= session_close,
-        )
-
-    async def close(self) -> None:
-        await self._control.close()
-
-
 def resolve_trading_day(mode: TradingMode, requested: dt.date | None, now: dt.datetime) -> dt.date:
     if mode is TradingMode.SIM:
         day = requested or calendar.last_completed_session(now)
@@ -204,7 +177,10 @@ async def _run(
     writer = LedgerWriter.from_settings(settings, LedgerRepository(database))
     interrupted = False
     try:
-        with _broker_connection(settings, mode, day, request) as (endpoints, make_pacer):
+        with broker_connection(settings, mode, day, request.ack_timeout_s) as (
+            endpoints,
+            make_pacer,
+        ):
             broker = AlpacaBroker(endpoints, timeout_s=settings.rest_timeout_s)
             account = await asyncio.to_thread(broker.get_account)
             if not account.account_id:
@@ -346,77 +322,4 @@ def _build_engine(
         pacer=pacer,
         recovery=recovery,
         history=rest_history(endpoints),
-    )
-
-
-@contextlib.contextmanager
-def _broker_connection(
-    settings: Settings, mode: TradingMode, day: dt.date, request: SessionRequest
-) -> Iterator[tuple[Any, Any]]:
-    """(endpoints, pacer factory) for the mode; in sim mode, with an emulator running (the
-    one at ``SIM_BROKER_URL`` when set, else one started here for the session)."""
-    from trading_runtime.adapters.alpaca.config import AlpacaEndpoints
-
-    if mode is not TradingMode.SIM:
-        yield AlpacaEndpoints.from_settings(settings), NoPacing
-        return
-
-    from trading_runtime.sim.config import EmulatorConfig, Pacing
-    from trading_runtime.sim.control import EmulatorControl
-    from trading_runtime.sim.server import EmulatorServer
-
-    if settings.sim_broker_url:
-        from trading_runtime.sim.external import external_emulator
-
-        with external_emulator(settings, day) as (url, api_key, secret_key):
-            yield (
-                AlpacaEndpoints.for_emulator(url, api_key, secret_key),
-                lambda: EmulatorPacer(EmulatorControl(url, api_key, secret_key)),
-            )
-        return
-
-    source = _replay_source(settings, day)
-    emulator = EmulatorConfig(
-        session_date=day,
-        symbols=tuple(settings.universe),
-        starting_cash=settings.sim_starting_cash,
-        bar_source=source,
-        seed=settings.synthetic_seed,
-        ack_timeout_s=request.ack_timeout_s,
-        pacing=Pacing.SPEED if settings.sim_replay_speed > 0 else Pacing.LOCKSTEP,
-        speed=settings.sim_replay_speed or 60.0,
-    )
-    with EmulatorServer(emulator) as server:
-        logger.info(
-            "emulator replaying %s from %s at %s",
-            day,
-            "the lake" if source else "the synthetic market",
-            server.base_url,
-        )
-        endpoints = AlpacaEndpoints.for_emulator(
-            server.base_url, emulator.api_key, emulator.secret_key
-        )
-        yield (
-            endpoints,
-            lambda: EmulatorPacer(
-                EmulatorControl(server.base_url, emulator.api_key, emulator.secret_key)
-            ),
-        )
-
-
-def _replay_source(settings: Settings, day: dt.date) -> Any:
-    """Stored bars when the lake holds the whole universe for ``day``; else the synthetic
-    market (when that is the configured source). Replaying Alpaca data needs it stored."""
-    from trading_runtime.sim.config import parquet_bar_source
-
-    lake = ParquetLake(settings.data_root)
-    if lake.has_bars(day):
-        stored = set(lake.read_bars(day)["symbol"].unique())
-        if stored.issuperset(settings.universe):
-            return parquet_bar_source(settings.data_root)
-    if settings.market_data_source == "synthetic":
-        return None
-    raise ConfigurationError(
-        f"replaying {day} needs its bars for every symbol in the lake: "
-        "materialize historical_bars for that day first"
     )

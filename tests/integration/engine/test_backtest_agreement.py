@@ -38,8 +38,8 @@ from trading_runtime.adapters.alpaca.trading import AlpacaBroker
 from trading_runtime.backtest.replay import BacktestConfig, run_backtest
 from trading_runtime.core.minute import DecisionConfig
 from trading_runtime.domain.orders import OrderIntent, OrderUpdated
+from trading_runtime.engine.broker_connection import EmulatorPacer
 from trading_runtime.engine.live import EngineConfig, LiveEngine
-from trading_runtime.engine.runner import EmulatorPacer
 from trading_runtime.features.batch import compute_features
 from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.synthetic import SyntheticMarket

@@ -24,6 +24,7 @@ from trading_runtime.adapters.alpaca.trading import AlpacaBroker
 from trading_runtime.core.minute import DecisionConfig
 from trading_runtime.domain import Action
 from trading_runtime.domain.orders import OrderUpdated
+from trading_runtime.engine.broker_connection import EmulatorPacer
 from trading_runtime.engine.live import (
     EngineConfig,
     EngineReport,
@@ -35,7 +36,7 @@ from trading_runtime.engine.live import (
 from trading_runtime.engine.minutes import MarketProgress
 from trading_runtime.engine.orders import OrderDeskConfig
 from trading_runtime.engine.recovery import RecoverySource
-from trading_runtime.engine.runner import EmulatorPacer, RegistryModelSource
+from trading_runtime.engine.runner import RegistryModelSource
 from trading_runtime.sim import EmulatorConfig, EmulatorServer, Pacing
 from trading_runtime.sim.config import FaultConfig
 from trading_runtime.sim.control import EmulatorControl
