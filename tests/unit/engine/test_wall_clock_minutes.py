@@ -207,9 +207,9 @@ def test_minutes_close_on_the_clock_and_late_or_updated_bars_only_amend_the_stat
     last = pd.Timestamp(SESSION.close - ONE_MINUTE)
     for symbol in SYMBOLS[1:]:
         row = engine.features.symbols.index(symbol)
-        assert state.close[row, k] == expected.loc[(last, symbol), "close"]
+        assert state.close[k, row] == expected.loc[(last, symbol), "close"]
         np.testing.assert_allclose(
-            state.returns[row, k - 29 : k + 1].sum(),
+            state.returns[k - 29 : k + 1, row].sum(),
             expected.loc[(last, symbol), "ret_30"],
             rtol=1e-9,
         )
