@@ -42,7 +42,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from trading_runtime.core.book import Book
-from trading_runtime.core.minute import DecisionConfig, build_predictions, decide_minute
+from trading_runtime.core.minute import DecisionConfig, decide_arrays
 from trading_runtime.domain.bars import Bar
 from trading_runtime.domain.decisions import Decision
 from trading_runtime.domain.enums import Action, OrderSide, OrderType, SessionStatus, TimeInForce
@@ -76,6 +76,7 @@ from trading_runtime.store.operations import (
     RecordAccount,
     RecordDecisions,
     RecordEngineEvent,
+    RecordHolds,
     RecordOrderRejected,
     RecordOrderSubmitted,
     RecordOrderUpdate,
@@ -441,12 +442,14 @@ class LiveEngine:
             await self._on_rejected_bar(bar, reason)
         for bar in bars:
             self.book.mark(bar.symbol, Decimal(str(bar.close)))
-        decisions = self._decide(minute, rows)
+        decisions, holds = self._decide(minute, rows)
         self._last_bar = minute if self._last_bar is None else max(self._last_bar, minute)
         self.stats.minutes_processed += 1
-        self.stats.decisions += len(decisions)
+        self.stats.decisions += len(decisions) + (len(holds) if holds else 0)
         if decisions:
             self._ledger.submit(RecordDecisions(self._ledger.session_id, tuple(decisions)))
+        if holds:
+            self._ledger.submit(holds)
         intents = [d.intent for d in decisions if d.intent is not None]
         if intents:
             await asyncio.gather(*(self._submit(intent, minute) for intent in intents))
@@ -477,7 +480,9 @@ class LiveEngine:
                 len(self._immediate),
             )
 
-    def _decide(self, minute: dt.datetime, rows: Any) -> list[Decision]:
+    def _decide(self, minute: dt.datetime, rows: Any) -> tuple[list[Decision], RecordHolds | None]:
+        """The minute's decisions as objects (warm-up skips, buy candidates, held symbols) and
+        the HOLDs of every other row as one bulk write."""
         assert self.book is not None
         model = self.model
         skipped: list[Decision] = []
@@ -489,20 +494,25 @@ class LiveEngine:
                 )
             )
         if model is None or len(ready) == 0:
-            return skipped
+            return skipped, None
         probabilities = model.predict_proba(rows.values[ready])
-        predictions = build_predictions(
-            [rows.symbols[i] for i in ready],
-            [rows.timestamps[i] for i in ready],
+        symbols = (
+            rows.symbols if len(ready) == len(rows.symbols) else [rows.symbols[i] for i in ready]
+        )
+        state = self.book.state(minute)
+        decided = decide_arrays(
+            symbols,
+            minute,
             rows.closes[ready],
             probabilities,
             self.model_version_id,
+            state,
+            self.session,
+            self.config.decision,
+            self.config.session_key,
         )
-        state = self.book.state(minute)
-        decided = decide_minute(
-            predictions, state, self.session, minute, self.config.decision, self.config.session_key
-        )
-        return skipped + decided
+        holds = RecordHolds.of(self._ledger.session_id, decided.held) if len(decided.held) else None
+        return skipped + decided.decisions, holds
 
     async def _submit(self, intent: OrderIntent, minute: dt.datetime) -> None:
         assert self.book is not None
