@@ -21,21 +21,25 @@ import platform
 import sys
 from pathlib import Path
 
-from benchmarks import backtest, decision_path, ingestion, memory
+from benchmarks import backtest, decision_path, engine, feature_memory, ingestion, memory
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument(
-        "--only", choices=["decision_path", "backtest", "ingestion", "memory"], default=None
+        "--only",
+        choices=["decision_path", "backtest", "engine", "ingestion", "memory", "feature_memory"],
+        default=None,
     )
     parser.add_argument("--output", default=".data/bench/results.json")
     args = parser.parse_args(argv)
     suites = {
         "decision_path": decision_path.run,
         "backtest": backtest.run,
+        "engine": engine.run,
         "ingestion": ingestion.run,
         "memory": memory.run,
+        "feature_memory": feature_memory.run,
     }
     results = {}
     for name, run in suites.items():

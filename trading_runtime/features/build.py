@@ -25,6 +25,9 @@ from trading_runtime.marketdata.storage import ParquetLake
 
 @dataclass(frozen=True)
 class FeatureDayResult:
+    """What one session's build wrote. Holds no frame, so a build over many sessions keeps
+    one partition in memory at a time; :attr:`bars` reads the session's bars back."""
+
     day: dt.date
     rows: int
     complete_rows: int
@@ -32,7 +35,17 @@ class FeatureDayResult:
     symbols: int
     path: str
     excluded: dict[str, str]  # symbol -> reason, from the coverage record
-    bars: pd.DataFrame  # the bars the features were computed from
+    lake: ParquetLake
+
+    @property
+    def bars(self) -> pd.DataFrame:
+        """The bars the features were computed from (stored bars less the excluded symbols)."""
+        return _included_bars(self.lake, self.day, self.excluded)
+
+
+def _included_bars(lake: ParquetLake, day: dt.date, excluded: dict[str, str]) -> pd.DataFrame:
+    stored = lake.read_bars(day)
+    return stored[~stored["symbol"].isin(excluded)].reset_index(drop=True)
 
 
 def build_feature_day(
@@ -43,8 +56,7 @@ def build_feature_day(
     Raises ``MissingPartitionError`` when the day's bars or coverage were never stored.
     """
     excluded = excluded_symbols(lake.read_coverage(day))
-    stored = lake.read_bars(day)
-    bars = stored[~stored["symbol"].isin(excluded)].reset_index(drop=True)
+    bars = _included_bars(lake, day, excluded)
     features = compute_features(bars, reference_symbol, spec)
     path = lake.write_features(day, spec.hash, features)
     return FeatureDayResult(
@@ -55,7 +67,7 @@ def build_feature_day(
         symbols=int(features["symbol"].nunique()),
         path=str(path),
         excluded=excluded,
-        bars=bars,
+        lake=lake,
     )
 
 
