@@ -1,7 +1,7 @@
 """Feature tables per session, and the checks that hold them honest.
 
-* ``build_feature_day``: batch features of one stored session, written next to the bars,
-  without the symbol-days its coverage record excludes.
+* ``build_feature_day``: batch features of one stored session, written next to the bars
+  (feature values as float32), without the symbol-days its coverage record excludes.
 * ``check_parity``: the streaming computation replayed over a day equals the batch table.
 * ``check_no_lookahead``: recomputing with the future removed leaves past rows unchanged.
 """
@@ -58,6 +58,9 @@ def build_feature_day(
     excluded = excluded_symbols(lake.read_coverage(day))
     bars = _included_bars(lake, day, excluded)
     features = compute_features(bars, reference_symbol, spec)
+    # Stored as float32, the precision the model reads them in (``modeling.dataset`` and the
+    # backtest cast to float32 anyway): half the bytes, the same model inputs.
+    features = features.astype(dict.fromkeys(spec.names, np.float32))
     path = lake.write_features(day, spec.hash, features)
     return FeatureDayResult(
         day=day,
