@@ -84,8 +84,8 @@ class DensePredictor:
     def _direct(self, matrix: np.ndarray) -> np.ndarray:
         rows, columns = matrix.shape
         interface = (
-            '{"data":[%d,true],"shape":[%d,%d],"strides":null,"typestr":"<f4","version":3}'
-            % (matrix.ctypes.data, rows, columns)
+            f'{{"data":[{matrix.ctypes.data},true],"shape":[{rows},{columns}],'
+            '"strides":null,"typestr":"<f4","version":3}'
         ).encode()
         shape = ctypes.POINTER(ctypes.c_uint64)()
         dimensions = ctypes.c_uint64()
