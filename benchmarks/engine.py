@@ -35,7 +35,7 @@ KEY, SECRET = "bench-key", "bench-secret"
 LATENCY_SYMBOLS = (100, 500)
 LATENCY_MINUTES = 120  # the first two hours of the session (warm-up included)
 SESSIONS = 5
-SESSION_SYMBOLS = 10
+SESSION_SYMBOLS = 100
 
 
 class _Models:
