@@ -20,7 +20,7 @@ def _numpy_pass(frame: pd.DataFrame, repeats: int = 5) -> float:
     """Bars per second of a plain numpy pass over the same bars: every bar's notional and
     one-bar return, summed per minute (the floor any replay of these bars pays)."""
     ordered = frame.sort_values(["timestamp", "symbol"], kind="stable")
-    stamps = ordered["timestamp"].to_numpy().astype("datetime64[ns]").astype(np.int64)
+    stamps = pd.DatetimeIndex(ordered["timestamp"]).as_unit("ns").asi8
     close = ordered["close"].to_numpy(dtype=float)
     open_ = ordered["open"].to_numpy(dtype=float)
     volume = ordered["volume"].to_numpy(dtype=float)
