@@ -85,7 +85,7 @@ class HeldRows:
         """The same HOLDs as ``Decision`` objects (what :func:`decide_minute` returns)."""
         rows = self.rows
         predictions = build_predictions(
-            [self.symbols[i] for i in rows],
+            [self.symbols[i] for i in rows.tolist()],
             [self.timestamp] * len(rows),
             self.prices[rows],
             self.probabilities[rows],
@@ -126,16 +126,16 @@ def decide_arrays(
     Same decisions as :func:`decide_minute` over every row; only the rows that can act
     become ``Prediction`` and ``Decision`` objects.
     """
-    held_symbols = [symbol for symbol, position in state.positions.items() if position.qty > 0]
+    held_symbols = {symbol for symbol, position in state.positions.items() if position.qty > 0}
     p_up = probabilities[:, 2]
     if held_symbols:
-        held = np.isin(np.asarray(symbols, dtype=object), held_symbols)
+        held = np.fromiter((s in held_symbols for s in symbols), dtype=bool, count=len(p_up))
     else:
         held = np.zeros(len(p_up), dtype=bool)
     acting = may_act(p_up, held, config.strategy)
     rows = np.flatnonzero(acting)
     predictions = build_predictions(
-        [symbols[i] for i in rows],
+        [symbols[i] for i in rows.tolist()],
         [timestamp] * len(rows),
         prices[rows],
         probabilities[rows],

@@ -55,8 +55,11 @@ class DensePredictor:
             self._library, self._check = _LIB, _check_call
             self._call = _LIB.XGBoosterPredictFromDense
             self._verify()
-        except Exception as error:  # an xgboost whose internals differ: use its public path
-            logger.warning("direct XGBoost prediction unavailable (%s); using inplace_predict", error)
+        except (ImportError, AttributeError, RuntimeError, xgb.core.XGBoostError) as error:
+            # an xgboost whose internals differ: use its public path
+            logger.warning(
+                "direct XGBoost prediction unavailable (%s); using inplace_predict", error
+            )
             self._call = None
 
     @property

@@ -113,7 +113,7 @@ class RecordHolds:
             held.timestamp,
             held.model_version_id,
             held.buy_threshold,
-            tuple(held.symbols[i] for i in rows),
+            tuple(held.symbols[i] for i in rows.tolist()),
             tuple(probabilities[:, 0].tolist()),
             tuple(probabilities[:, 1].tolist()),
             tuple(probabilities[:, 2].tolist()),
