@@ -46,7 +46,11 @@ days = calendar.previous_sessions(SESSION, int(sys.argv[2]))
 start = psutil.Process().memory_info().rss
 results = [build_feature_day(day, lake, "SPY") for day in days]
 sample = results[-1].bars
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+try:  # the high-water mark of this process image (ru_maxrss survives exec from a big parent)
+    with open("/proc/self/status") as status:
+        peak = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
+except OSError:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"start": start, "peak": peak, "rows": sum(r.rows for r in results)}))
 """
 
