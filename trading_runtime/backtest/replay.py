@@ -11,9 +11,13 @@ Per minute ``m`` the replay does what the emulator and the engine do together:
    arrive in minute ``m + 1``); a refusal releases the book as the engine's does.
 
 After each session the venue cancels IOC orders and expires DAY orders; positions are carried
-overnight. Predictions for all bars are computed in one batched call up front: they do not
-depend on the book. The benchmark buys the reference symbol (SPY) at the first open with all
-the cash and holds. No server code is imported here.
+overnight. Predictions do not depend on the book: each session's complete feature rows are
+scored in one batched call before the session is replayed. The minute loop works on arrays
+(the rows of each minute are slices found once per session); Python objects are built only
+for the rows that can act (buy candidates and held symbols, see ``strategy.rules.may_act``),
+for the bars of symbols that are held or have working orders, and for orders. The benchmark
+buys the reference symbol (SPY) at the first open with all the cash and holds. No server code
+is imported here.
 """
 
 from __future__ import annotations
@@ -65,24 +69,50 @@ def run_backtest(
 ) -> BacktestResult:
     """Replay ``bars`` (every symbol incl. the reference) with ``features`` of the same days."""
     model.check_compatible(spec)
-    complete = features[features["complete"]].reset_index(drop=True)
-    probabilities = model.predict_proba(complete[list(spec.names)].to_numpy(dtype=np.float32))
-    prediction_groups = _group_rows(pd.DatetimeIndex(complete["timestamp"]))
+    complete = features[features["complete"].to_numpy(dtype=bool)]
+    feature_order = np.argsort(_nanoseconds(complete["timestamp"]), kind="stable")
+    complete = complete.iloc[feature_order]
+    feature_ns = _nanoseconds(complete["timestamp"])
+    feature_values = complete[list(spec.names)].to_numpy(dtype=np.float32)
+    prediction_symbols = complete["symbol"].to_numpy()
+    prediction_codes, prediction_names = pd.factorize(prediction_symbols)
+    code_of = {str(name): code for code, name in enumerate(prediction_names)}
+    held_by_code = np.zeros(len(prediction_names), dtype=bool)
+    prediction_closes = complete["close"].to_numpy(dtype=float)
     bars = bars.sort_values(["timestamp", "symbol"], kind="stable").reset_index(drop=True)
-    bar_groups = _group_rows(pd.DatetimeIndex(bars["timestamp"]))
+    bar_ns = _nanoseconds(bars["timestamp"])
     days = sorted(set(pd.DatetimeIndex(bars["timestamp"]).tz_convert(calendar.NEW_YORK).date))
 
     symbols_column = bars["symbol"].to_numpy()
     closes_column = bars["close"].to_numpy(dtype=float)
-    last_row: dict[str, int] = {}  # each symbol's latest bar so far (market-buy reservations)
+    price_columns = {
+        c: bars[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close", "volume")
+    }
+    codes, symbol_names = pd.factorize(symbols_column)
+    rows_by_symbol = {
+        str(name): np.flatnonzero(codes == code) for code, name in enumerate(symbol_names)
+    }
+    processed = 0  # bars before this row have been seen (quotes look no further)
+
+    def row_in(symbol: str, low: int, high: int) -> int | None:
+        """The row of ``symbol``'s bar among rows ``low .. high - 1``, if it has one."""
+        rows = rows_by_symbol.get(symbol)
+        if rows is None:
+            return None
+        at = int(np.searchsorted(rows, low))
+        return int(rows[at]) if at < len(rows) and rows[at] < high else None
 
     def quote(symbol: str) -> Decimal | None:
-        row = last_row.get(symbol)
-        return None if row is None else Decimal(str(closes_column[row]))
+        """The symbol's latest close so far (market-buy reservations)."""
+        rows = rows_by_symbol.get(symbol)
+        if rows is None:
+            return None
+        at = int(np.searchsorted(rows, processed)) - 1
+        return None if at < 0 else Decimal(str(closes_column[rows[at]]))
 
     venue = Venue(
         starting_cash=config.starting_cash,
-        symbols=set(bars["symbol"].unique()),
+        symbols=set(rows_by_symbol),
         fill_model=config.fill_model,
         ids=IdSource(config.id_seed),
         quote=quote,
@@ -92,85 +122,94 @@ def run_backtest(
     driver = VenueDriver(venue, book, recorder)
     curve: list[tuple[pd.Timestamp, float, float, float]] = []
     counts = {action.value: 0 for action in Action}
-    prediction_symbols = complete["symbol"].to_numpy()
-    prediction_closes = complete["close"].to_numpy()
-    prediction_p_up = probabilities[:, 2]
     strategy = config.decision.strategy
-    price_columns = {
-        c: bars[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close", "volume")
-    }
 
     for day in days:
         session = calendar.session(day)
         driver.day = day
         if day != days[0]:
             book.new_day()
-        for timestamp in session.bar_timestamps():
-            rows = bar_groups.get(timestamp)
-            if rows is None:
+        timestamps = session.bar_timestamps()
+        minute_ns = timestamps.as_unit("ns").asi8
+        bar_low = np.searchsorted(bar_ns, minute_ns, "left")
+        bar_high = np.searchsorted(bar_ns, minute_ns, "right")
+        feature_low = np.searchsorted(feature_ns, minute_ns, "left")
+        feature_high = np.searchsorted(feature_ns, minute_ns, "right")
+        # The session's predictions, in one call.
+        first, last = int(feature_low[0]), int(feature_high[-1])
+        probabilities = model.predict_proba(feature_values[first:last])
+        p_up = probabilities[:, 2]
+        for k in range(len(timestamps)):
+            low, high = int(bar_low[k]), int(bar_high[k])
+            if low == high:
                 continue
+            timestamp = timestamps[k]
             moment = timestamp.to_pydatetime()
             # Only held symbols (marks) and symbols with working orders (fills) need bars.
-            row_of = dict(zip(symbols_column[rows], rows, strict=True))
             needed = set(book.positions) | venue.open_order_symbols()
-            minute_bars = {
-                symbol: Bar(
-                    symbol,
-                    moment,
-                    price_columns["open"][i],
-                    price_columns["high"][i],
-                    price_columns["low"][i],
-                    price_columns["close"][i],
-                    price_columns["volume"][i],
-                )
-                for symbol in needed
-                if (i := row_of.get(symbol)) is not None
-            }
+            minute_bars = {}
+            for symbol in needed:
+                i = row_in(symbol, low, high)
+                if i is not None:
+                    minute_bars[symbol] = Bar(
+                        symbol,
+                        moment,
+                        price_columns["open"][i],
+                        price_columns["high"][i],
+                        price_columns["low"][i],
+                        price_columns["close"][i],
+                        price_columns["volume"][i],
+                    )
             driver.minute(moment, minute_bars)
-            last_row.update(row_of)
+            processed = high
             for symbol in book.positions:
-                if symbol in row_of:
-                    book.mark(symbol, Decimal(str(closes_column[row_of[symbol]])))
-            prediction_rows = prediction_groups.get(timestamp)
-            if prediction_rows is not None:
+                i = row_in(symbol, low, high)
+                if i is not None:
+                    book.mark(symbol, Decimal(str(closes_column[i])))
+            start, stop = int(feature_low[k]), int(feature_high[k])
+            if start < stop:
+                rows = np.arange(start, stop)
                 # The strategy's own pre-filter: rows that can only HOLD are counted, not built.
-                held = np.isin(prediction_symbols[prediction_rows], list(book.positions))
-                acting = may_act(prediction_p_up[prediction_rows], held, strategy)
+                held_by_code[:] = False
+                for symbol in book.positions:
+                    if symbol in code_of:
+                        held_by_code[code_of[symbol]] = True
+                held = held_by_code[prediction_codes[start:stop]]
+                acting = may_act(p_up[start - first : stop - first], held, strategy)
                 counts[Action.HOLD.value] += int((~acting).sum())
-                prediction_rows = prediction_rows[acting]
-            if prediction_rows is not None and (len(prediction_rows) or book.positions):
-                predictions = build_predictions(
-                    prediction_symbols[prediction_rows],
-                    [moment] * len(prediction_rows),
-                    prediction_closes[prediction_rows],
-                    probabilities[prediction_rows],
-                    model_version_id,
-                )
-                decisions = decide_minute(
-                    predictions,
-                    book.state(moment),
-                    session,
-                    moment,
-                    config.decision,
-                    config.session_key,
-                )
-                for decision in decisions:
-                    counts[decision.action.value] += 1
-                    if decision.intent is None:
-                        continue
-                    intent = decision.intent
-                    price = (
-                        decision.prediction.price
-                        if decision.prediction
-                        else float(book.last_prices[decision.symbol])
+                rows = rows[acting]
+                if len(rows) or book.positions:
+                    predictions = build_predictions(
+                        prediction_symbols[rows],
+                        [moment] * len(rows),
+                        prediction_closes[rows],
+                        probabilities[rows - first],
+                        model_version_id,
                     )
-                    driver.submit(
-                        intent,
-                        now=moment + ONE_MINUTE,
-                        expires_at=session.close,
-                        model_version_id=model_version_id,
-                        decision_price=price,
+                    decisions = decide_minute(
+                        predictions,
+                        book.state(moment),
+                        session,
+                        moment,
+                        config.decision,
+                        config.session_key,
                     )
+                    for decision in decisions:
+                        counts[decision.action.value] += 1
+                        if decision.intent is None:
+                            continue
+                        price = (
+                            decision.prediction.price
+                            if decision.prediction
+                            else float(book.last_prices[decision.symbol])
+                        )
+                        driver.submit(
+                            decision.intent,
+                            now=moment + ONE_MINUTE,
+                            expires_at=session.close,
+                            model_version_id=model_version_id,
+                            decision_price=price,
+                        )
             curve.append(
                 (timestamp, float(book.equity), float(book.cash), float(book.market_value))
             )
@@ -204,8 +243,6 @@ def run_backtest(
     )
 
 
-def _group_rows(timestamps: pd.DatetimeIndex) -> dict[pd.Timestamp, np.ndarray]:
-    codes, uniques = pd.factorize(timestamps, sort=True)
-    order = np.argsort(codes, kind="stable")
-    boundaries = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-    return {uniques[k]: order[boundaries[k] : boundaries[k + 1]] for k in range(len(uniques))}
+def _nanoseconds(timestamps: pd.Series) -> np.ndarray:
+    """UTC nanoseconds since the epoch of a tz-aware timestamp column."""
+    return pd.DatetimeIndex(timestamps).tz_convert("UTC").as_unit("ns").asi8

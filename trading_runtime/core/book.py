@@ -51,6 +51,7 @@ class Book:
         self.earlier_day_trades: list[dt.date] = []
         self.fills_today: dict[str, list[tuple[OrderSide, Decimal]]] = {}
         self.overnight_qty = {symbol: p.qty for symbol, p in self.positions.items()}
+        self._day_trades_today: int | None = None  # counted from the fills once per change
         self.trading_day: dt.date | None = None
         self.fees_paid = _ZERO
         self.realized_pnl = _ZERO
@@ -82,11 +83,12 @@ class Book:
         today = self.trading_day
         if today is None:
             return list(self.earlier_day_trades)
-        count = sum(
-            count_day_trades(fills, self.overnight_qty.get(symbol, _ZERO))
-            for symbol, fills in self.fills_today.items()
-        )
-        return [*self.earlier_day_trades, *[today] * count]
+        if self._day_trades_today is None:
+            self._day_trades_today = sum(
+                count_day_trades(fills, self.overnight_qty.get(symbol, _ZERO))
+                for symbol, fills in self.fills_today.items()
+            )
+        return [*self.earlier_day_trades, *[today] * self._day_trades_today]
 
     @property
     def reserved_buying_power(self) -> Decimal:
@@ -174,6 +176,7 @@ class Book:
         if trading_day is not None:
             self.trading_day = trading_day
         self.fills_today.setdefault(fill.symbol, []).append((fill.side, fill.qty))
+        self._day_trades_today = None
         self.cash -= fill.signed_qty * fill.price + fill.fee
         self.fees_paid += fill.fee
         self.last_prices.setdefault(fill.symbol, fill.price)
@@ -240,6 +243,7 @@ class Book:
         self.earlier_day_trades = self.day_trades
         self.fills_today.clear()
         self.overnight_qty = {symbol: p.qty for symbol, p in self.positions.items()}
+        self._day_trades_today = None
         self.trading_day = None
         self.buys_today.clear()
         self.day_start_equity = day_start_equity if day_start_equity is not None else self.equity

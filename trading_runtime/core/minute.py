@@ -1,7 +1,11 @@
 """One decision step: a minute's predictions -> strategy proposals -> risk verdicts.
 
 Used verbatim by the live engine and the backtester, so what a backtest measures is what
-the engine does.
+the engine does. :func:`decide_arrays` is the form the engine calls once a minute: it takes
+the minute's probabilities as one array, keeps as objects only the rows that can act (buy
+candidates and held symbols, see ``strategy.rules.may_act``) and returns the others as one
+:class:`HeldRows` (their HOLD decisions in bulk); :func:`decide_minute` decides a list of
+predictions.
 """
 
 from __future__ import annotations
@@ -17,7 +21,13 @@ from trading_runtime.domain.enums import Action
 from trading_runtime.domain.portfolio import PortfolioState
 from trading_runtime.marketdata.calendar import Session
 from trading_runtime.risk.checks import RiskConfig, check_orders, kill_switch_triggered
-from trading_runtime.strategy.rules import StrategyConfig, flatten_decisions, propose
+from trading_runtime.strategy.rules import (
+    StrategyConfig,
+    flatten_decisions,
+    hold_reason,
+    may_act,
+    propose,
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,100 @@ def build_predictions(
             symbols, timestamps, closes, probabilities, strict=True
         )
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRows:
+    """The HOLD decisions of one minute for the rows that could not act, in bulk.
+
+    Row ``i`` of ``rows`` is ``symbols[rows[i]]`` with probabilities
+    ``probabilities[rows[i]]`` (down, flat, up) and price ``prices[rows[i]]``; its decision
+    is a HOLD because ``P(up)`` is below ``buy_threshold`` and the symbol is not held
+    (:func:`~trading_runtime.strategy.rules.hold_reason` gives the reason).
+    """
+
+    timestamp: dt.datetime
+    symbols: Sequence[str]
+    rows: np.ndarray
+    probabilities: np.ndarray
+    prices: np.ndarray
+    model_version_id: int | None
+    buy_threshold: float
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def decisions(self) -> list[Decision]:
+        """The same HOLDs as ``Decision`` objects (what :func:`decide_minute` returns)."""
+        rows = self.rows
+        predictions = build_predictions(
+            [self.symbols[i] for i in rows.tolist()],
+            [self.timestamp] * len(rows),
+            self.prices[rows],
+            self.probabilities[rows],
+            self.model_version_id,
+        )
+        return [
+            Decision(p.symbol, p.timestamp, Action.HOLD, hold_reason(p.p_up, self.buy_threshold), p)
+            for p in predictions
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class MinuteDecisions:
+    """``decisions``: the rows that could act (BUY/SELL with the approved order, or a HOLD the
+    strategy or risk chose), flattening sells; ``held``: every other row, in bulk."""
+
+    decisions: list[Decision]
+    held: HeldRows
+
+    def all(self) -> list[Decision]:
+        """Every decision as an object (the held rows expanded)."""
+        return self.decisions + self.held.decisions()
+
+
+def decide_arrays(
+    symbols: Sequence[str],
+    timestamp: dt.datetime,
+    prices: np.ndarray,
+    probabilities: np.ndarray,
+    model_version_id: int | None,
+    state: PortfolioState,
+    session: Session,
+    config: DecisionConfig,
+    session_key: str,
+) -> MinuteDecisions:
+    """Decide one minute from ``probabilities`` ``(n, 3)`` for ``symbols`` at ``prices``.
+
+    Same decisions as :func:`decide_minute` over every row; only the rows that can act
+    become ``Prediction`` and ``Decision`` objects.
+    """
+    held_symbols = {symbol for symbol, position in state.positions.items() if position.qty > 0}
+    p_up = probabilities[:, 2]
+    if held_symbols:
+        held = np.fromiter((s in held_symbols for s in symbols), dtype=bool, count=len(p_up))
+    else:
+        held = np.zeros(len(p_up), dtype=bool)
+    acting = may_act(p_up, held, config.strategy)
+    rows = np.flatnonzero(acting)
+    predictions = build_predictions(
+        [symbols[i] for i in rows.tolist()],
+        [timestamp] * len(rows),
+        prices[rows],
+        probabilities[rows],
+        model_version_id,
+    )
+    decisions = decide_minute(predictions, state, session, timestamp, config, session_key)
+    held_rows = HeldRows(
+        timestamp,
+        symbols,
+        np.flatnonzero(~acting),
+        probabilities,
+        prices,
+        model_version_id,
+        config.strategy.buy_threshold,
+    )
+    return MinuteDecisions(decisions, held_rows)
 
 
 def decide_minute(

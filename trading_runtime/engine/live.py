@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from trading_runtime.core.minute import build_predictions, decide_minute
+from trading_runtime.core.minute import decide_arrays
 from trading_runtime.domain.bars import Bar
 from trading_runtime.domain.decisions import Decision
 from trading_runtime.domain.enums import Action, OrderSide, OrderType, SessionStatus, TimeInForce
@@ -57,6 +57,7 @@ from trading_runtime.engine.report import (
 )
 from trading_runtime.store.operations import (
     RecordDecisions,
+    RecordHolds,
 )
 
 logger = logging.getLogger(__name__)
@@ -133,12 +134,15 @@ class LiveEngine(InboundPart, MinuteClockPart, LifecyclePart, EngineBase):
             await self._on_rejected_bar(bar, reason)
         for bar in bars:
             self.book.mark(bar.symbol, Decimal(str(bar.close)))
-        decisions = self._hold_unresolved(self._decide(minute, rows))
+        decided, holds = self._decide(minute, rows)
+        decisions = self._hold_unresolved(decided)
         self._last_bar = minute if self._last_bar is None else max(self._last_bar, minute)
         self.stats.minutes_processed += 1
-        self.stats.decisions += len(decisions)
+        self.stats.decisions += len(decisions) + (len(holds) if holds else 0)
         if decisions:
             self._ledger.submit(RecordDecisions(self._ledger.session_id, tuple(decisions)))
+        if holds:
+            self._ledger.submit(holds)
         for decision in decisions:
             if decision.intent is not None:
                 self._submit(decision.intent, minute)
@@ -172,7 +176,9 @@ class LiveEngine(InboundPart, MinuteClockPart, LifecyclePart, EngineBase):
             if not any(task.get_name() == "overdue-orders" for task in self._tasks):
                 self._spawn(self._check_orders(sorted(self._immediate)), "overdue-orders")
 
-    def _decide(self, minute: dt.datetime, rows: Any) -> list[Decision]:
+    def _decide(self, minute: dt.datetime, rows: Any) -> tuple[list[Decision], RecordHolds | None]:
+        """The minute's decisions as objects (warm-up skips, buy candidates, held symbols) and
+        the HOLDs of every other row as one bulk write."""
         assert self.book is not None
         model = self.model
         skipped: list[Decision] = []
@@ -184,20 +190,25 @@ class LiveEngine(InboundPart, MinuteClockPart, LifecyclePart, EngineBase):
                 )
             )
         if model is None or len(ready) == 0:
-            return skipped
+            return skipped, None
         probabilities = model.predict_proba(rows.values[ready])
-        predictions = build_predictions(
-            [rows.symbols[i] for i in ready],
-            [rows.timestamps[i] for i in ready],
+        symbols = (
+            rows.symbols if len(ready) == len(rows.symbols) else [rows.symbols[i] for i in ready]
+        )
+        state = self.book.state(minute)
+        decided = decide_arrays(
+            symbols,
+            minute,
             rows.closes[ready],
             probabilities,
             self.model_version_id,
+            state,
+            self.session,
+            self.config.decision,
+            self.config.session_key,
         )
-        state = self.book.state(minute)
-        decided = decide_minute(
-            predictions, state, self.session, minute, self.config.decision, self.config.session_key
-        )
-        return skipped + decided
+        holds = RecordHolds.of(self._ledger.session_id, decided.held) if len(decided.held) else None
+        return skipped + decided.decisions, holds
 
     def _hold_unresolved(self, decisions: list[Decision]) -> list[Decision]:
         """No new order for a symbol whose last one is still being placed or has an unknown

@@ -1,7 +1,7 @@
 """Feature tables per session, and the checks that hold them honest.
 
-* ``build_feature_day``: batch features of one stored session, written next to the bars,
-  without the symbol-days its coverage record excludes.
+* ``build_feature_day``: batch features of one stored session, written next to the bars
+  (feature values as float32), without the symbol-days its coverage record excludes.
 * ``check_parity``: the streaming computation replayed over a day equals the batch table.
 * ``check_no_lookahead``: recomputing with the future removed leaves past rows unchanged.
 * ``compare_features``: the row-by-row comparison both use.
@@ -29,6 +29,9 @@ from trading_runtime.marketdata.storage import ParquetLake
 
 @dataclass(frozen=True)
 class FeatureDayResult:
+    """What one session's build wrote. Holds no frame, so a build over many sessions keeps
+    one partition in memory at a time; :attr:`bars` reads the session's bars back."""
+
     day: dt.date
     rows: int
     complete_rows: int
@@ -36,7 +39,17 @@ class FeatureDayResult:
     symbols: int
     path: str
     excluded: dict[str, str]  # symbol -> reason, from the coverage record
-    bars: pd.DataFrame  # the bars the features were computed from
+    lake: ParquetLake
+
+    @property
+    def bars(self) -> pd.DataFrame:
+        """The bars the features were computed from (stored bars less the excluded symbols)."""
+        return _included_bars(self.lake, self.day, self.excluded)
+
+
+def _included_bars(lake: ParquetLake, day: dt.date, excluded: dict[str, str]) -> pd.DataFrame:
+    stored = lake.read_bars(day)
+    return stored[~stored["symbol"].isin(excluded)].reset_index(drop=True)
 
 
 def build_feature_day(
@@ -47,9 +60,11 @@ def build_feature_day(
     Raises ``MissingPartitionError`` when the day's bars or coverage were never stored.
     """
     excluded = excluded_symbols(lake.read_coverage(day))
-    stored = lake.read_bars(day)
-    bars = stored[~stored["symbol"].isin(excluded)].reset_index(drop=True)
+    bars = _included_bars(lake, day, excluded)
     features = compute_features(bars, reference_symbol, spec)
+    # Stored as float32, the precision the model reads them in (``modeling.dataset`` and the
+    # backtest cast to float32 anyway): half the bytes, the same model inputs.
+    features = features.astype(dict.fromkeys(spec.names, np.float32))
     path = lake.write_features(day, spec.hash, features)
     return FeatureDayResult(
         day=day,
@@ -59,7 +74,7 @@ def build_feature_day(
         symbols=int(features["symbol"].nunique()),
         path=str(path),
         excluded=excluded,
-        bars=bars,
+        lake=lake,
     )
 
 

@@ -10,15 +10,19 @@ recomputed from that minute on, so later rows equal the batch computation over t
 bars, while rows already returned stay what they were.
 
 Values equal ``features.batch.compute_features`` on the same bars (to floating-point
-tolerance). State is one session of the grid per symbol, allocated when the session starts
-(``symbols x session minutes``; it does not grow during the session) and reset at the next
-session. The work per closed minute is O(symbols x window), vectorised across symbols.
+tolerance). State is one session of the grid, minute-major (``session minutes x symbols``,
+allocated when the session starts, reset at the next one), so the window of the last ``n``
+minutes for every symbol is a contiguous block and a closed minute is a handful of numpy
+operations over all symbols at once: the bars are written with one scatter, the recursions
+(RSI, ATR, session VWAP, running sums of returns) advance one row, window sums are
+differences of running sums, and window deviations are computed over the contiguous block.
+No Python loop runs per symbol except the one reading the bar objects.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +32,8 @@ from trading_runtime.features.grid import session_minute
 from trading_runtime.features.spec import FEATURE_SPEC, FeatureSpec
 from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.universe import REFERENCE_SYMBOL
+
+_ALL = slice(None)
 
 
 @dataclass(slots=True)
@@ -48,24 +54,30 @@ class FeatureRows:
 
 
 class _SessionState:
-    """The grid of one session for every symbol (rows) and minute (columns)."""
+    """The grid of one session: rows are minutes, columns symbols (column 0: the reference)."""
 
     def __init__(self, session: calendar.Session, symbols: int) -> None:
         n = session.minutes
-        shape = (symbols, n)
+        shape = (n, symbols)
         self.session = session
         self.closed_through = -1  # last closed minute
         self.first_index = np.full(symbols, n, dtype=np.int64)  # n: no bar yet
         self.first_open = np.full(symbols, np.nan)
+        self.all_started = False  # every symbol has had its first bar
         # the bars as received
         self.has_bar = np.zeros(shape, dtype=bool)
-        self.bar = np.full((*shape, 4), np.nan)  # high, low, close, volume
+        self.bar_high = np.full(shape, np.nan)
+        self.bar_low = np.full(shape, np.nan)
+        self.bar_close = np.full(shape, np.nan)
+        self.bar_volume = np.full(shape, np.nan)
         self.bar_vwap = np.full(shape, np.nan)
         # the grid and the recursions after each minute
         self.close = np.full(shape, np.nan)
         self.high = np.full(shape, np.nan)
         self.low = np.full(shape, np.nan)
         self.returns = np.zeros(shape)
+        # running sum of returns: row k + 1 is r_0 + ... + r_k (row 0 is 0)
+        self.cumulative_returns = np.zeros((n + 1, symbols))
         self.log_volume = np.zeros(shape)
         self.true_range = np.zeros(shape)
         self.average_gain = np.zeros(shape)
@@ -90,6 +102,8 @@ class StreamingFeatures:
         self.symbols: tuple[str, ...] = tuple(ordered)
         self._row = {symbol: i for i, symbol in enumerate(self.symbols)}
         self._traded_rows = np.arange(1, len(self.symbols))  # everyone but the reference
+        self._traded_symbols = list(self.symbols[1:])
+        self._column = {name: i for i, name in enumerate(spec.names)}
         self._state: _SessionState | None = None
 
     @property
@@ -112,19 +126,26 @@ class StreamingFeatures:
         if k <= state.closed_through:
             raise ValueError(f"minute {minute} is already closed")
         rejected: list[tuple[Bar, str]] = []
-        seen: set[str] = set()
+        accepted: list[Bar] = []
+        rows: list[int] = []
+        row_of = self._row
+        seen: set[int] = set()
         for bar in bars:
-            reason = self._admit(bar, minute)
-            if reason is None and bar.symbol in seen:
-                reason = "duplicate bar"
-            if reason is not None:
-                rejected.append((bar, reason))
-                continue
-            seen.add(bar.symbol)
-            self._record(state, self._row[bar.symbol], k, bar)
-        all_rows = np.arange(len(self.symbols))
+            row = row_of.get(bar.symbol)
+            if row is None:
+                rejected.append((bar, "unknown symbol"))
+            elif bar.timestamp != minute:
+                rejected.append((bar, "bar of another minute"))
+            elif row in seen:
+                rejected.append((bar, "duplicate bar"))
+            else:
+                seen.add(row)
+                rows.append(row)
+                accepted.append(bar)
+        if accepted:
+            self._record(state, np.array(rows, dtype=np.int64), k, accepted)
         for m in range(state.closed_through + 1, k + 1):
-            self._advance(state, all_rows, m)
+            self._advance(state, _ALL, m)
         state.closed_through = k
         return self._rows(state, k, rejected)
 
@@ -147,7 +168,7 @@ class StreamingFeatures:
         if k > state.closed_through:
             raise ValueError(f"minute {bar.timestamp} is not closed yet: close it instead")
         row = self._row[bar.symbol]
-        self._record(state, row, k, bar)
+        self._record(state, np.array([row]), k, [bar])
         rows = np.array([row])
         for m in range(k, state.closed_through + 1):
             self._advance(state, rows, m)
@@ -156,75 +177,99 @@ class StreamingFeatures:
     # --- internals --------------------------------------------------------------------------
     def _state_for(self, minute: dt.datetime) -> _SessionState:
         moment = minute.astimezone(dt.UTC)
+        state = self._state
+        if state is not None and state.session.open <= moment < state.session.close:
+            return state
         found = calendar.session_for_timestamp(moment)
         if found is None:
             raise ValueError(f"{minute} is not within a regular session")
-        if self._state is None or self._state.session.date != found.date:
-            if self._state is not None and found.open < self._state.session.open:
+        if state is None or state.session.date != found.date:
+            if state is not None and found.open < state.session.open:
                 raise ValueError(f"minute {minute} belongs to an earlier session")
             self._state = _SessionState(found, len(self.symbols))
+        assert self._state is not None
         return self._state
 
-    def _admit(self, bar: Bar, minute: dt.datetime) -> str | None:
-        if bar.symbol not in self._row:
-            return "unknown symbol"
-        if bar.timestamp != minute:
-            return "bar of another minute"
-        return None
-
-    def _record(self, state: _SessionState, row: int, k: int, bar: Bar) -> None:
-        state.has_bar[row, k] = True
-        state.bar[row, k] = (bar.high, bar.low, bar.close, bar.volume)
-        vwap = bar.vwap
-        typical = (bar.high + bar.low + bar.close) / 3.0
-        state.bar_vwap[row, k] = vwap if vwap is not None and np.isfinite(vwap) else typical
-        if k < state.first_index[row]:
+    def _record(self, state: _SessionState, rows: np.ndarray, k: int, bars: list[Bar]) -> None:
+        """Write ``bars`` (one per row of ``rows``, all of minute ``k``) with one scatter."""
+        values = np.array(
+            [
+                (
+                    b.open,
+                    b.high,
+                    b.low,
+                    b.close,
+                    b.volume,
+                    np.nan if b.vwap is None else b.vwap,
+                )
+                for b in bars
+            ],
+            dtype=float,
+        ).reshape(len(bars), 6)
+        open_, high, low, close, volume, vwap = values.T
+        typical = (high + low + close) / 3.0
+        state.has_bar[k, rows] = True
+        state.bar_high[k, rows] = high
+        state.bar_low[k, rows] = low
+        state.bar_close[k, rows] = close
+        state.bar_volume[k, rows] = volume
+        state.bar_vwap[k, rows] = np.where(np.isfinite(vwap), vwap, typical)
+        new_first = rows[k < state.first_index[rows]]
+        if len(new_first):
             # A new first bar: the minutes before it are flat at its open (see the grid).
-            state.first_index[row] = k
-            state.first_open[row] = bar.open
-            self._fill_prefix(state, row, k)
+            opens = open_[k < state.first_index[rows]]
+            state.first_index[new_first] = k
+            state.first_open[new_first] = opens
+            state.all_started = bool((state.first_index < state.session.minutes).all())
+            for row in new_first:
+                self._fill_prefix(state, int(row), k)
 
-    def _advance(self, state: _SessionState, rows: np.ndarray, k: int) -> None:
-        """Compute grid minute ``k`` for ``rows`` from minute ``k - 1``."""
+    def _advance(self, state: _SessionState, rows: np.ndarray | slice, k: int) -> None:
+        """Compute grid minute ``k`` for ``rows`` (indices, or every column) from ``k - 1``."""
         spec = self.spec
-        started = rows[state.first_index[rows] <= k]
-        if not len(started):
-            return  # no bar yet: the prefix is filled when the first one comes
-        previous = state.close[started, k - 1] if k else state.first_open[started]
-        bar = state.has_bar[started, k]
-        values = state.bar[started, k]
-        close = np.where(bar, values[:, 2], previous)
-        high = np.where(bar, values[:, 0], close)
-        low = np.where(bar, values[:, 1], close)
-        volume = np.where(bar, values[:, 3], 0.0)
-        state.close[started, k] = close
-        state.high[started, k] = high
-        state.low[started, k] = low
-        state.returns[started, k] = np.log(close / previous)
-        state.log_volume[started, k] = np.log1p(volume)
+        if isinstance(rows, slice) and state.all_started:
+            started: np.ndarray | slice = rows
+        else:
+            index = np.arange(len(self.symbols))[rows]
+            started = index[state.first_index[index] <= k]
+            if not len(started):
+                return  # no bar yet: the prefix is filled when the first one comes
+        previous = state.close[k - 1, started] if k else state.first_open[started]
+        bar = state.has_bar[k, started]
+        close = np.where(bar, state.bar_close[k, started], previous)
+        high = np.where(bar, state.bar_high[k, started], close)
+        low = np.where(bar, state.bar_low[k, started], close)
+        volume = np.where(bar, state.bar_volume[k, started], 0.0)
+        state.close[k, started] = close
+        state.high[k, started] = high
+        state.low[k, started] = low
+        returns = np.log(close / previous)
+        state.returns[k, started] = returns
+        state.cumulative_returns[k + 1, started] = state.cumulative_returns[k, started] + returns
+        state.log_volume[k, started] = np.log1p(volume)
         true_range = np.fmax(high - low, np.fmax(np.abs(high - previous), np.abs(low - previous)))
-        state.true_range[started, k] = true_range
+        state.true_range[k, started] = true_range
         change = close - previous
         alpha = 1.0 / spec.rsi_window
-        last_gain = state.average_gain[started, k - 1] if k else 0.0
-        last_loss = state.average_loss[started, k - 1] if k else 0.0
-        state.average_gain[started, k] = last_gain + alpha * (
+        last_gain = state.average_gain[k - 1, started] if k else 0.0
+        last_loss = state.average_loss[k - 1, started] if k else 0.0
+        state.average_gain[k, started] = last_gain + alpha * (
             np.where(change > 0, change, 0.0) - last_gain
         )
-        state.average_loss[started, k] = last_loss + alpha * (
+        state.average_loss[k, started] = last_loss + alpha * (
             np.where(change < 0, -change, 0.0) - last_loss
         )
         window = spec.atr_window
         if k == window - 1:
-            state.atr[started, k] = state.true_range[started, :window].mean(axis=1)
+            state.atr[k, started] = state.true_range[:window, started].mean(axis=0)
         elif k >= window:
-            state.atr[started, k] = (state.atr[started, k - 1] * (window - 1) + true_range) / window
-        value = np.where(bar, state.bar_vwap[started, k], 0.0) * volume
-        state.cumulative_value[started, k] = (
-            state.cumulative_value[started, k - 1] if k else 0.0
+            state.atr[k, started] = (state.atr[k - 1, started] * (window - 1) + true_range) / window
+        value = np.where(bar, state.bar_vwap[k, started], 0.0) * volume
+        state.cumulative_value[k, started] = (
+            state.cumulative_value[k - 1, started] if k else 0.0
         ) + value
-        state.cumulative_volume[started, k] = (
-            state.cumulative_volume[started, k - 1] if k else 0.0
+        state.cumulative_volume[k, started] = (
+            state.cumulative_volume[k - 1, started] if k else 0.0
         ) + volume
 
     def _fill_prefix(self, state: _SessionState, row: int, end: int) -> None:
@@ -232,7 +277,7 @@ class StreamingFeatures:
         returns, changes, true ranges and volume."""
         price = state.first_open[row]
         for array in (state.close, state.high, state.low):
-            array[row, :end] = price
+            array[:end, row] = price
         for array in (
             state.returns,
             state.log_volume,
@@ -242,73 +287,83 @@ class StreamingFeatures:
             state.cumulative_value,
             state.cumulative_volume,
         ):
-            array[row, :end] = 0.0
+            array[:end, row] = 0.0
+        state.cumulative_returns[: end + 1, row] = 0.0
         seeded = self.spec.atr_window - 1
-        state.atr[row, : min(end, seeded)] = np.nan
-        state.atr[row, seeded:end] = 0.0
+        state.atr[: min(end, seeded), row] = np.nan
+        state.atr[seeded:end, row] = 0.0
 
     def _rows(self, state: _SessionState, k: int, rejected: list[tuple[Bar, str]]) -> FeatureRows:
+        """Every feature of minute ``k``, computed for all columns at once, then the rows of
+        the non-reference symbols that have started."""
         spec = self.spec
-        candidates = self._traded_rows
-        rows = candidates[state.first_index[candidates] <= k]
-        names = spec.names
-        values = np.full((len(rows), len(names)), np.nan)
-        column = {name: i for i, name in enumerate(names)}
-        close = state.close[rows, k]
-        reference_started = state.first_index[0] <= k
-        reference: dict[int, float] = {}
-        for window in spec.reference_windows_needed:
-            reference[window] = (
-                float(_window(state.returns, np.array([0]), k, window).sum())
-                if reference_started and k >= window - 1
-                else np.nan
-            )
-        for window in spec.return_windows:
+        column = self._column
+        width = len(self.symbols)
+        values = np.full((width, len(spec.names)), np.nan)
+        close = state.close[k]
+        cumulative = state.cumulative_returns
+        sums: dict[int, np.ndarray] = {}
+        for window in sorted(set(spec.return_windows) | set(spec.reference_windows_needed)):
             if k >= window - 1:
-                values[:, column[f"ret_{window}"]] = _window(state.returns, rows, k, window).sum(1)
+                sums[window] = cumulative[k + 1] - cumulative[k + 1 - window]
+        reference_started = state.first_index[0] <= k
+        for window in spec.return_windows:
+            if window in sums:
+                values[:, column[f"ret_{window}"]] = sums[window]
+        reference = {
+            window: float(sums[window][0]) if reference_started and window in sums else np.nan
+            for window in spec.reference_windows_needed
+        }
         for window in spec.reference_return_windows:
             values[:, column[f"spy_ret_{window}"]] = reference[window]
         for window in spec.relative_return_windows:
             values[:, column[f"rel_ret_{window}"]] = (
                 values[:, column[f"ret_{window}"]] - reference[window]
             )
-        for window in spec.volatility_windows:
-            if k >= window - 1:
-                values[:, column[f"vol_{window}"]] = _window(state.returns, rows, k, window).std(
-                    axis=1, ddof=1
-                )
-        values[:, column["range_1"]] = (state.high[rows, k] - state.low[rows, k]) / close
-        values[:, column[f"atr_{spec.atr_window}"]] = state.atr[rows, k] / close
-        if k >= spec.rsi_window - 1:
-            gain, loss = state.average_gain[rows, k], state.average_loss[rows, k]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                rsi = 100.0 - 100.0 / (1.0 + gain / loss)
-            values[:, column[f"rsi_{spec.rsi_window}"]] = np.where(loss == 0, 100.0, rsi)
-        window = spec.volume_window
-        if k >= window - 1:
-            volumes = _window(state.log_volume, rows, k, window)
-            std = volumes.std(axis=1, ddof=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                z = (volumes[:, -1] - volumes.mean(axis=1)) / std
-            values[:, column[f"volume_z_{window}"]] = np.where(std > 0, z, 0.0)
-        cumulative_volume = state.cumulative_volume[rows, k]
         with np.errstate(invalid="ignore", divide="ignore"):
-            deviation = close / (state.cumulative_value[rows, k] / cumulative_volume) - 1.0
-        values[:, column["vwap_dev"]] = np.where(cumulative_volume > 0, deviation, 0.0)
-        values[:, column["open_dev"]] = np.log(close / state.first_open[rows])
+            for window in spec.volatility_windows:
+                if k >= window - 1:
+                    block = state.returns[k - window + 1 : k + 1]
+                    values[:, column[f"vol_{window}"]] = _sample_std(block)
+            values[:, column["range_1"]] = (state.high[k] - state.low[k]) / close
+            values[:, column[f"atr_{spec.atr_window}"]] = state.atr[k] / close
+            if k >= spec.rsi_window - 1:
+                gain, loss = state.average_gain[k], state.average_loss[k]
+                rsi = 100.0 - 100.0 / (1.0 + gain / loss)
+                values[:, column[f"rsi_{spec.rsi_window}"]] = np.where(loss == 0, 100.0, rsi)
+            window = spec.volume_window
+            if k >= window - 1:
+                block = state.log_volume[k - window + 1 : k + 1]
+                std = _sample_std(block)
+                z = (block[-1] - block.mean(axis=0)) / std
+                values[:, column[f"volume_z_{window}"]] = np.where(std > 0, z, 0.0)
+            cumulative_volume = state.cumulative_volume[k]
+            deviation = close / (state.cumulative_value[k] / cumulative_volume) - 1.0
+            values[:, column["vwap_dev"]] = np.where(cumulative_volume > 0, deviation, 0.0)
+            values[:, column["open_dev"]] = np.log(close / state.first_open)
         values[:, column["minute_of_session"]] = float(k)
         values[:, column["minutes_to_close"]] = float(state.session.minutes - k)
+        if state.all_started:
+            selected: np.ndarray | slice = slice(1, None)
+            symbols = list(self._traded_symbols)
+        else:
+            candidates = self._traded_rows
+            selected = candidates[state.first_index[candidates] <= k]
+            symbols = [self.symbols[i] for i in selected]
+        values = values[selected]
         minute = state.session.open + dt.timedelta(minutes=k)
         return FeatureRows(
-            symbols=[self.symbols[i] for i in rows],
-            timestamps=[minute] * len(rows),
-            closes=close,
+            symbols=symbols,
+            timestamps=[minute] * len(symbols),
+            closes=close[selected].copy(),
             values=values,
             complete=~np.isnan(values).any(axis=1),
-            traded=state.has_bar[rows, k].copy(),
+            traded=state.has_bar[k, selected].copy(),
             rejected=rejected,
         )
 
 
-def _window(array: np.ndarray, rows: np.ndarray | Sequence[int], k: int, n: int) -> np.ndarray:
-    return array[rows, k - n + 1 : k + 1]
+def _sample_std(block: np.ndarray) -> np.ndarray:
+    """Sample standard deviation (ddof=1) down the minutes of a ``(window, symbols)`` block."""
+    deviations = block - block.mean(axis=0)
+    return np.sqrt(np.einsum("ij,ij->j", deviations, deviations) / (len(block) - 1))

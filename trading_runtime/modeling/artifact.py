@@ -15,6 +15,7 @@ import xgboost as xgb
 
 from trading_runtime.features.spec import FeatureSpec
 from trading_runtime.modeling.labels import LabelSpec
+from trading_runtime.modeling.predictor import DensePredictor
 
 ARTIFACT_FORMAT = "xgboost-ubj"
 
@@ -39,6 +40,7 @@ class TradingModel:
         self.booster = booster
         self.metadata = metadata
         self._iteration_range = (0, metadata.best_iteration + 1)
+        self._predictor: DensePredictor | None = None
 
     @classmethod
     def from_booster(
@@ -78,15 +80,11 @@ class TradingModel:
             )
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        """Batched inference without building a DMatrix; ``features`` is (n, f)."""
-        if len(features) == 0:
-            return np.empty((0, 3), dtype=np.float32)
-        matrix = np.ascontiguousarray(features, dtype=np.float32)
-        return np.asarray(
-            self.booster.inplace_predict(
-                matrix, iteration_range=self._iteration_range, validate_features=False
-            )
-        ).reshape(len(matrix), 3)
+        """Batched inference, ``features`` (n, f) -> float32 (n, 3), through a predictor built
+        once per model (see ``modeling.predictor``); equal to ``inplace_predict``."""
+        if self._predictor is None:
+            self._predictor = DensePredictor(self.booster, self._iteration_range, classes=3)
+        return self._predictor.predict(features)
 
     def feature_importance(self) -> dict[str, float]:
         """Total gain per feature (0 for features the trees never split on)."""

@@ -22,8 +22,8 @@ from trading_runtime.backtest.replay import BacktestConfig, BacktestResult, run_
 from trading_runtime.features.spec import FEATURE_SPEC, FeatureSpec
 from trading_runtime.marketdata.storage import ParquetLake
 from trading_runtime.modeling.artifact import ModelIncompatibleError, TradingModel
-from trading_runtime.modeling.dataset import Dataset, build_dataset
-from trading_runtime.modeling.labels import LABEL_SPEC, LabelSpec, label_bars
+from trading_runtime.modeling.dataset import Dataset, load_window
+from trading_runtime.modeling.labels import LABEL_SPEC, LabelSpec
 from trading_runtime.modeling.metrics import row_log_loss
 from trading_runtime.modeling.report import build_report, sanity_problems
 from trading_runtime.modeling.training import (
@@ -59,11 +59,7 @@ def load_dataset(
     spec: FeatureSpec = FEATURE_SPEC,
     label_spec: LabelSpec = LABEL_SPEC,
 ) -> Dataset:
-    features = lake.read_features_range(days, spec.hash)
-    labels = pd.concat(
-        [label_bars(lake.read_bars(day), label_spec) for day in days], ignore_index=True
-    )
-    return build_dataset(features, labels, spec)
+    return load_window(lake, days, spec, label_spec)
 
 
 def lake_backtester(

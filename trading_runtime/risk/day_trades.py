@@ -35,6 +35,7 @@ exchange trading days (holidays excluded) through :mod:`trading_runtime.marketda
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
@@ -85,6 +86,7 @@ def count_day_trades(
     return count
 
 
+@functools.lru_cache(maxsize=64)
 def day_trade_window(today: dt.date) -> tuple[dt.date, dt.date]:
     """First and last day of the five trading days ending with ``today`` (a trading day)."""
     earlier = calendar.previous_sessions(today, DAY_TRADE_WINDOW_DAYS - 1)

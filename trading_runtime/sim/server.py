@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from aiohttp import web
+from aiohttp import web, web_app
 
 from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.calendar import Session
@@ -154,6 +154,7 @@ class Emulator:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+            _forget_stopped_apps()
 
     async def _close_sockets(self, _app: web.Application) -> None:
         await self.data_hub.close_all()
@@ -202,6 +203,16 @@ class Emulator:
 
     def inject_slow_requests(self, count: int, delay_s: float) -> None:
         self.faults.inject_slow_requests(count, delay_s)
+
+
+def _forget_stopped_apps() -> None:
+    """aiohttp caches each (handler, application) middleware chain in a process-wide LRU
+    cache (``web_app._cached_build_middleware``, up to 1,024 entries), which keeps a stopped
+    application, and with it the session's state and tape, alive in a long-lived process.
+    The cache only saves rebuilding a chain, so clearing it is safe for running servers."""
+    cached = getattr(web_app, "_cached_build_middleware", None)
+    if cached is not None and hasattr(cached, "cache_clear"):
+        cached.cache_clear()
 
 
 def _log_replay_failure(task: asyncio.Task[None]) -> None:

@@ -7,6 +7,7 @@ which performs it in one transaction. Every write is idempotent, so applying one
 replay after a lost commit acknowledgement) changes nothing the second time.
 
     RecordDecisions         predictions and what the strategy did with them
+    RecordHolds             one minute's HOLD decisions in bulk (arrays, not objects)
     RecordOrderSubmitted    an order sent (before the broker answered, then with its answer)
     RecordOrderRejected     a submission the broker refused
     RecordOrderUpdate       a trade update (order state, event, fill)
@@ -31,6 +32,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
+from trading_runtime.core.minute import HeldRows
 from trading_runtime.domain import (
     AccountSnapshot,
     Decision,
@@ -66,6 +68,57 @@ class RecordDecisions:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "decisions", tuple(self.decisions))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordHolds:
+    """The HOLD decisions of one minute for the symbols that could not act, as columns.
+
+    Symbol ``symbols[i]`` was predicted ``(p_down[i], p_flat[i], p_up[i])`` at ``prices[i]``
+    by ``model_version_id`` and held because ``p_up[i]`` is below ``buy_threshold`` (the
+    reason recorded is :func:`~trading_runtime.strategy.rules.hold_reason`). Stored as one
+    decision row per symbol, exactly as :class:`RecordDecisions` would store the same HOLDs
+    (upserted on (session, symbol, bar timestamp)), but written with one COPY. Raises
+    ``ValueError`` when the columns differ in length.
+    """
+
+    session_id: int
+    bar_timestamp: dt.datetime
+    model_version_id: int | None
+    buy_threshold: float
+    symbols: tuple[str, ...]
+    p_down: tuple[float, ...]
+    p_flat: tuple[float, ...]
+    p_up: tuple[float, ...]
+    prices: tuple[float, ...]
+    kind: Literal["record_holds"] = field(default="record_holds", kw_only=True)
+
+    def __post_init__(self) -> None:
+        for name in ("symbols", "p_down", "p_flat", "p_up", "prices"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        lengths = {len(self.p_down), len(self.p_flat), len(self.p_up), len(self.prices)}
+        if lengths != {len(self.symbols)}:
+            raise ValueError("every column of RecordHolds needs one value per symbol")
+
+    def __len__(self) -> int:
+        return len(self.symbols)
+
+    @classmethod
+    def of(cls, session_id: int, held: HeldRows) -> RecordHolds:
+        """The write for the held rows of one minute (see ``core.minute.decide_arrays``)."""
+        rows = held.rows
+        probabilities = held.probabilities[rows]
+        return cls(
+            session_id,
+            held.timestamp,
+            held.model_version_id,
+            held.buy_threshold,
+            tuple(held.symbols[i] for i in rows.tolist()),
+            tuple(probabilities[:, 0].tolist()),
+            tuple(probabilities[:, 1].tolist()),
+            tuple(probabilities[:, 2].tolist()),
+            tuple(held.prices[rows].tolist()),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +213,7 @@ class EndSession:
 
 LedgerOperation = (
     RecordDecisions
+    | RecordHolds
     | RecordOrderSubmitted
     | RecordOrderRejected
     | RecordOrderUpdate

@@ -3,6 +3,7 @@
 Each operation (see ``operations.py``) is applied in its own transaction and is idempotent:
 
     RecordDecisions         upsert on (session_id, symbol, bar_timestamp)
+    RecordHolds             the same upsert for a minute of HOLDs, COPYed in one batch
     RecordOrderSubmitted    insert-or-merge on client_order_id (``order_writes.py``): an older
     RecordOrderUpdate       state never overwrites a newer one, so trade
                             updates and the submission response may arrive in any order;
@@ -32,6 +33,7 @@ from sqlalchemy import Engine
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from trading_runtime.domain import Action
 from trading_runtime.store.db import session_factory
 from trading_runtime.store.models import (
     AccountSnapshotRow,
@@ -46,6 +48,7 @@ from trading_runtime.store.operations import (
     RecordAccount,
     RecordDecisions,
     RecordEngineEvent,
+    RecordHolds,
     RecordOrderRejected,
     RecordOrderSubmitted,
     RecordOrderUpdate,
@@ -57,6 +60,7 @@ from trading_runtime.store.order_writes import (
     record_order_submitted,
     record_order_update,
 )
+from trading_runtime.strategy.rules import hold_reason
 
 
 class LedgerRepository:
@@ -77,6 +81,8 @@ class LedgerRepository:
             match operation:
                 case RecordDecisions():
                     _record_decisions(session, operation)
+                case RecordHolds():
+                    _record_holds(session, operation)
                 case RecordOrderSubmitted():
                     record_order_submitted(session, operation)
                 case RecordOrderRejected():
@@ -129,22 +135,75 @@ def _record_decisions(session: Session, operation: RecordDecisions) -> None:
     if not rows:
         return
     statement = insert(DecisionRow).values(list(rows.values()))
-    updated = (
-        "model_version_id",
-        "p_down",
-        "p_flat",
-        "p_up",
-        "price",
-        "action",
-        "reason",
-        "client_order_id",
-    )
     session.execute(
         statement.on_conflict_do_update(
             index_elements=[DecisionRow.session_id, DecisionRow.symbol, DecisionRow.bar_timestamp],
-            set_={name: statement.excluded[name] for name in updated},
+            set_={name: statement.excluded[name] for name in _UPDATED_ON_CONFLICT},
         )
     )
+
+
+_HOLDS_STAGING = "held_decisions_staging"
+_UPDATED_ON_CONFLICT = (
+    "model_version_id",
+    "p_down",
+    "p_flat",
+    "p_up",
+    "price",
+    "action",
+    "reason",
+    "client_order_id",
+)
+
+
+def _record_holds(session: Session, operation: RecordHolds) -> None:
+    """COPY the minute's rows into a transaction-scoped staging table, then upsert them into
+    ``decisions`` with one statement (the same rows and conflict rule as
+    :func:`_record_decisions`)."""
+    if not len(operation):
+        return
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_HOLDS_STAGING} (symbol text, p_down float8, "
+            "p_flat float8, p_up float8, price numeric, reason text) ON COMMIT DELETE ROWS"
+        )
+        columns = "symbol, p_down, p_flat, p_up, price, reason"
+        with cursor.copy(f"COPY {_HOLDS_STAGING} ({columns}) FROM STDIN") as copy:
+            for symbol, p_down, p_flat, p_up, price in zip(
+                operation.symbols,
+                operation.p_down,
+                operation.p_flat,
+                operation.p_up,
+                operation.prices,
+                strict=True,
+            ):
+                copy.write_row(
+                    (
+                        symbol,
+                        _finite(p_down),
+                        _finite(p_flat),
+                        _finite(p_up),
+                        _price_decimal(price),
+                        hold_reason(p_up, operation.buy_threshold),
+                    )
+                )
+        updates = ", ".join(f"{name} = excluded.{name}" for name in _UPDATED_ON_CONFLICT)
+        cursor.execute(
+            "INSERT INTO decisions (session_id, symbol, bar_timestamp, model_version_id, "
+            "p_down, p_flat, p_up, price, action, reason, client_order_id) "
+            f"SELECT %s, symbol, %s, %s, p_down, p_flat, p_up, price, %s, reason, NULL "
+            f"FROM {_HOLDS_STAGING} "
+            "ON CONFLICT (session_id, symbol, bar_timestamp) DO UPDATE SET " + updates,
+            (
+                operation.session_id,
+                operation.bar_timestamp,
+                operation.model_version_id,
+                Action.HOLD.value,
+            ),
+        )
+    finally:
+        cursor.close()
 
 
 # --- snapshots and events --------------------------------------------------------------------

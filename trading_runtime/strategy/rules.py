@@ -81,6 +81,11 @@ def may_act(p_up: np.ndarray, held: np.ndarray, config: StrategyConfig) -> np.nd
     return np.asarray(held, dtype=bool) | (np.asarray(p_up) >= config.buy_threshold)
 
 
+def hold_reason(p_up: float, buy_threshold: float) -> str:
+    """Why a symbol that is not held is not bought: its ``P(up)`` is below the threshold."""
+    return f"p_up {p_up:.3f} below {buy_threshold}"
+
+
 def flatten_decisions(
     state: PortfolioState,
     session: Session,
@@ -143,7 +148,7 @@ def _decide_one(
         return Decision(symbol, timestamp, Action.SELL, intent.reason, prediction, intent)
 
     if prediction.p_up < config.buy_threshold:
-        return hold(f"p_up {prediction.p_up:.3f} below {config.buy_threshold}")
+        return hold(hold_reason(prediction.p_up, config.buy_threshold))
     if minutes_left < config.no_entry_minutes_before_close:
         return hold("no new entries this close to the close")
     if state.buys_today.get(symbol, 0) >= config.max_buys_per_symbol_per_day:

@@ -22,7 +22,7 @@ from trading_runtime.engine.live import EngineConfig, LiveEngine
 from trading_runtime.engine.minutes import ONE_MINUTE
 from trading_runtime.features.batch import compute_features
 from trading_runtime.marketdata import calendar
-from trading_runtime.store.operations import RecordDecisions
+from trading_runtime.store.operations import RecordDecisions, RecordHolds
 
 SESSION = calendar.session(FULL_DAY)
 SYMBOLS = ("SPY", "AAPL", "MSFT")
@@ -193,8 +193,13 @@ def test_minutes_close_on_the_clock_and_late_or_updated_bars_only_amend_the_stat
         moment = minute.to_pydatetime()
         deadline = moment + ONE_MINUTE + dt.timedelta(seconds=GRACE_S)
         assert deadline <= closed_at[moment] < deadline + ONE_MINUTE
-    decided = [op for op in ledger.operations if isinstance(op, RecordDecisions)]
-    assert sorted({d.timestamp for op in decided for d in op.decisions}) == [
+    decided = {
+        d.timestamp
+        for op in ledger.operations
+        if isinstance(op, RecordDecisions)
+        for d in op.decisions
+    } | {op.bar_timestamp for op in ledger.operations if isinstance(op, RecordHolds)}
+    assert sorted(decided) == [
         m.to_pydatetime() for m in by_minute
     ]  # one decision round per minute with bars, none again for the late bar
     final = live.copy()
@@ -207,9 +212,9 @@ def test_minutes_close_on_the_clock_and_late_or_updated_bars_only_amend_the_stat
     last = pd.Timestamp(SESSION.close - ONE_MINUTE)
     for symbol in SYMBOLS[1:]:
         row = engine.features.symbols.index(symbol)
-        assert state.close[row, k] == expected.loc[(last, symbol), "close"]
+        assert state.close[k, row] == expected.loc[(last, symbol), "close"]
         np.testing.assert_allclose(
-            state.returns[row, k - 29 : k + 1].sum(),
+            state.returns[k - 29 : k + 1, row].sum(),
             expected.loc[(last, symbol), "ret_30"],
             rtol=1e-9,
         )

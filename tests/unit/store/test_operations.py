@@ -22,6 +22,7 @@ from trading_runtime.store.operations import (
     RecordAccount,
     RecordDecisions,
     RecordEngineEvent,
+    RecordHolds,
     RecordOrderRejected,
     RecordOrderSubmitted,
     RecordOrderUpdate,
@@ -72,6 +73,17 @@ def _every_operation() -> list[LedgerOperation]:
     partial = b.fill_update(order, "exec-1", "0.1", "187.0001", "0.1", "187.0001", b.at(0, 2))
     return [
         RecordDecisions(1, (b.decision(order=order, p_up=0.1 + 0.2), b.decision("MSFT", 1))),
+        RecordHolds(
+            1,
+            b.at(1),
+            7,
+            0.75,
+            ("AAPL", "MSFT"),
+            (0.1, 0.2),
+            (0.6, 0.7),
+            (0.3, 0.1),
+            (187.25, math.inf),
+        ),
         RecordOrderSubmitted(1, order, b.snapshot(order), 7, b.at(0)),
         RecordOrderSubmitted(1, order, None, None, None),
         RecordOrderRejected(1, b.rejection(order), None),
