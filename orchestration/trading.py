@@ -85,7 +85,7 @@ def trade_session(
         f"symbols; a status line every {config.status_every_minutes} session minutes"
     )
     try:
-        with engine_log_to_run(context) as engine_log:
+        with engine_log_to_run(context):
             outcome = run_session(settings, request, RunObserver(context))
     except SessionInterrupted as interrupted:
         context.log.warning(f"{interrupted}; the session was shut down cleanly")
@@ -108,7 +108,7 @@ def trade_session(
             "minute_latency_p50_ms": round(stats.get("minute_latency_p50_ms", 0.0), 2),
             "minute_latency_p99_ms": round(stats.get("minute_latency_p99_ms", 0.0), 2),
             "unwritten_operations": outcome.unwritten_operations,
-            "minutes_with_unresolved_orders": engine_log.unresolved_waits,
+            "minutes_with_unresolved_orders": stats.get("unsettled_minutes", 0),
             **outcome.health,
         }
     )
@@ -134,24 +134,14 @@ class RunObserver:
         )
 
 
-# The engine's wait for IOC/market order updates that timed out: legitimate (the next minute
-# is decided on the book as it is) but one warning per minute would bury the run log.
-_UNRESOLVED_ORDERS = "immediate orders still unresolved"
-
-
 class _RunLogHandler(logging.Handler):
-    """Forwards the runtime's log records (INFO and up) to the run's log; counts the
-    unresolved-order waits instead of forwarding each."""
+    """Forwards the runtime's log records (INFO and up) to the run's log."""
 
     def __init__(self, log: dg.DagsterLogManager) -> None:
         super().__init__(logging.INFO)
         self._log = log
-        self.unresolved_waits = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        if _UNRESOLVED_ORDERS in str(record.msg):
-            self.unresolved_waits += 1
-            return
         try:
             message = f"{record.name}: {record.getMessage()}"
             if record.exc_info and record.exc_info[1] is not None:
@@ -164,8 +154,7 @@ class _RunLogHandler(logging.Handler):
 @contextlib.contextmanager
 def engine_log_to_run(context: dg.OpExecutionContext) -> Iterator[_RunLogHandler]:
     """While the block runs, ``trading_runtime``'s log (INFO and up, whatever thread logs it)
-    goes to the run's log, and nowhere else (no raw lines on the console); the count of
-    unresolved-order waits is logged once at the end."""
+    goes to the run's log, and nowhere else (no raw lines on the console)."""
     runtime = logging.getLogger("trading_runtime")
     handler = _RunLogHandler(context.log)
     level, propagate = runtime.level, runtime.propagate
@@ -178,13 +167,6 @@ def engine_log_to_run(context: dg.OpExecutionContext) -> Iterator[_RunLogHandler
         runtime.removeHandler(handler)
         runtime.setLevel(level)
         runtime.propagate = propagate
-        if handler.unresolved_waits:
-            waits = handler.unresolved_waits
-            context.log.info(
-                f"{waits} {'minute was' if waits == 1 else 'minutes were'} decided while "
-                "immediate (IOC) orders of earlier minutes were still unresolved after the "
-                "settle timeout"
-            )
 
 
 def _record_session(

@@ -169,7 +169,10 @@ class LiveEngine(InboundPart, MinuteClockPart, LifecyclePart, EngineBase):
                 self._immediate_settled.wait(), self.config.order_settle_timeout_s
             )
         except TimeoutError:
-            logger.warning(
+            # Legitimate (the minute is decided on the book as it is, and the orders are
+            # asked about): counted in the stats, not a warning per minute.
+            self.stats.unsettled_minutes += 1
+            logger.debug(
                 "%d immediate orders still unresolved; deciding on the book as is",
                 len(self._immediate),
             )

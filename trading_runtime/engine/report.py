@@ -66,6 +66,7 @@ class EngineStats:
     buys: int = 0
     sells: int = 0
     intents_held: int = 0  # intents not sent: their symbol had an order unresolved
+    unsettled_minutes: int = 0  # minutes decided while earlier IOC/market orders were unresolved
     fills: int = 0
     duplicate_updates: int = 0
     model_reloads: int = 0
@@ -74,7 +75,7 @@ class EngineStats:
     bars_backfilled: int = 0  # bars missed while the data stream was down, from REST
     warm_up_minutes: int = 0  # minutes closed from history before the first live one
     fills_recovered: int = 0
-    fills_caught_up: int = 0  # executions found at a reconciliation, missed by the stream  # executions a restart found at the broker, not in the ledger
+    fills_caught_up: int = 0  # executions found at a reconciliation, missed by the stream
     minute_latency_ms: deque[float] = field(default_factory=lambda: deque(maxlen=2048))
 
     def as_dict(self) -> dict[str, Any]:

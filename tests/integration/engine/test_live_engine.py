@@ -376,6 +376,8 @@ def test_fills_the_trade_stream_lost_are_caught_up_from_the_broker(
     assert lost, "the threshold was chosen so the model trades"
     assert report.status == "completed", report.reason
     assert len(lost) >= 2 and report.stats["fills_caught_up"] == len(lost)
+    # A lost IOC fill leaves the next minute deciding on the book as is: counted, not hidden.
+    assert report.stats["unsettled_minutes"] >= 1
     recorded = {f.execution_id for f in session.ledger.fills_for_session(session.session_id)}
     assert set(lost) <= recorded  # with the broker's execution ids
     assert session.ledger.net_positions_from_fills(session.session_id) == broker_positions
