@@ -163,6 +163,10 @@ class Book:
                 del self.working[update.order.client_order_id]
         return True
 
+    def has_execution(self, execution_id: str) -> bool:
+        """True once the fill ``execution_id`` has been applied (or resumed as applied)."""
+        return execution_id in self._seen_executions
+
     def apply_fill(self, fill: Fill, trading_day: dt.date | None = None) -> bool:
         if fill.execution_id in self._seen_executions:
             return False

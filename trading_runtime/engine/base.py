@@ -178,6 +178,12 @@ class EngineBase:
     def _order_done(self, client_order_id: str) -> None:
         raise NotImplementedError
 
+    def _apply_update(self, update: OrderUpdated) -> None:
+        raise NotImplementedError
+
+    async def _catch_up_fills(self) -> None:
+        raise NotImplementedError
+
     async def _watch_models(self) -> None:
         raise NotImplementedError
 

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from trading_runtime.core.book import Book
 from trading_runtime.domain.enums import SessionStatus
+from trading_runtime.domain.errors import TransientBrokerError
 from trading_runtime.domain.portfolio import AccountSnapshot, Position
 from trading_runtime.engine.base import EngineBase
 from trading_runtime.engine.minutes import ONE_MINUTE
@@ -18,7 +19,7 @@ from trading_runtime.engine.orders import OrderDesk
 from trading_runtime.engine.ports import (
     Stream,
 )
-from trading_runtime.engine.recovery import recover
+from trading_runtime.engine.recovery import fill_update, recover
 from trading_runtime.engine.report import (
     EngineReport,
     EngineStartError,
@@ -50,14 +51,9 @@ class LifecyclePart(EngineBase):
             account = await self._in_thread(self._broker.get_account, self._started_at)
             positions = await self._in_thread(self._broker.get_positions)
             open_orders = await self._in_thread(self._broker.list_open_orders)
-            assets = getattr(self._broker, "assets", None)
-            listed = await self._in_thread(assets) if assets is not None else None
         except Exception as error:
             raise EngineStartError(f"broker unavailable at start: {error}") from error
-        try:
-            check_against_assets(self.config.subscribed, listed)
-        except InvalidSymbolsError as error:
-            raise EngineStartError(str(error)) from None
+        await self._check_assets()
         self.book = Book(cash=account.cash, positions=positions, buying_power=account.buying_power)
         self.book.day_start_equity = account.equity
         self._starting_equity = account.equity
@@ -89,6 +85,23 @@ class LifecyclePart(EngineBase):
         self._event(
             "session_started", {"symbols": list(self.config.symbols), "equity": str(account.equity)}
         )
+
+    async def _check_assets(self) -> None:
+        """Every symbol active and tradable at the broker (when it lists assets). A listing
+        that fails (a transient error: it is large at Alpaca) is logged, not fatal."""
+        assets = getattr(self._broker, "assets", None)
+        if assets is None:
+            return
+        try:
+            listed = await self._in_thread(assets)
+        except TransientBrokerError as error:
+            logger.warning("asset list unavailable; symbols checked by format only: %s", error)
+            self._event("assets_unavailable", {"error": str(error)})
+            return
+        try:
+            check_against_assets(self.config.subscribed, listed)
+        except InvalidSymbolsError as error:
+            raise EngineStartError(str(error)) from None
 
     async def _warm_up(self) -> None:
         """After the open, the day's bars so far warm the features (``engine.warmup``); a
@@ -144,6 +157,7 @@ class LifecyclePart(EngineBase):
             return
         when = self._now()
         try:
+            await self._catch_up_fills()
             account = await self._in_thread(self._broker.get_account, when)
             positions = await self._in_thread(self._broker.get_positions)
         except Exception as error:
@@ -176,6 +190,33 @@ class LifecyclePart(EngineBase):
                 )
         self.book.sync_account(account)
         self._record_snapshot(account, positions, when)
+
+    async def _catch_up_fills(self) -> None:
+        """Executions the broker lists that no trade update brought (a dropped trade stream):
+        applied to the book and recorded in the ledger with their execution ids, before the
+        positions are compared. A broker that lists no executions is left to the comparison."""
+        assert self.book is not None and self._started_at is not None
+        orders_since = getattr(self._broker, "orders_since", None)
+        fills_since = getattr(self._broker, "fills_since", None)
+        if orders_since is None or fills_since is None:
+            return
+        since = self._recovery.since if self._recovery is not None else self._started_at
+        orders = await self._in_thread(orders_since, since)
+        by_broker_id = {o.broker_order_id: o for o in orders}
+        client_ids = {o.broker_order_id: o.client_order_id for o in orders}
+        fills = await self._in_thread(fills_since, since, client_ids)
+        missed = [
+            f
+            for f in fills or []
+            if not self.book.has_execution(f.execution_id) and f.broker_order_id in by_broker_id
+        ]
+        for fill in missed:
+            self._apply_update(fill_update(by_broker_id[fill.broker_order_id], fill))
+        if missed:
+            self.stats.fills_caught_up += len(missed)
+            ids = [f.execution_id for f in missed]
+            logger.warning("%d executions reached us only through the broker: %s", len(ids), ids)
+            self._event("fills_caught_up", {"execution_ids": ids})
 
     def _record_snapshot(
         self, account: AccountSnapshot, positions: dict[str, Position], when: dt.datetime

@@ -42,6 +42,7 @@ from trading_runtime.core.minute import build_predictions, decide_minute
 from trading_runtime.domain.bars import Bar
 from trading_runtime.domain.decisions import Decision
 from trading_runtime.domain.enums import Action, OrderSide, OrderType, SessionStatus, TimeInForce
+from trading_runtime.domain.errors import BrokerError
 from trading_runtime.domain.orders import OrderIntent
 from trading_runtime.engine.base import EngineBase
 from trading_runtime.engine.inbound import InboundPart
@@ -168,6 +169,8 @@ class LiveEngine(InboundPart, MinuteClockPart, LifecyclePart, EngineBase):
                 "%d immediate orders still unresolved; deciding on the book as is",
                 len(self._immediate),
             )
+            if not any(task.get_name() == "overdue-orders" for task in self._tasks):
+                self._spawn(self._check_orders(sorted(self._immediate)), "overdue-orders")
 
     def _decide(self, minute: dt.datetime, rows: Any) -> list[Decision]:
         assert self.book is not None
@@ -232,8 +235,22 @@ class LiveEngine(InboundPart, MinuteClockPart, LifecyclePart, EngineBase):
 
     async def _watch_orders(self) -> None:
         """The in-flight check and the ledger's health, every ``in_flight_check_s``."""
-        assert self.desk is not None
         while True:
             await asyncio.sleep(self.config.in_flight_check_s)
-            await self.desk.check()
+            await self._check_orders(None)
             self.kill_switch.check_writer(self._writer_health())
+
+    async def _check_orders(self, overdue: list[str] | None) -> None:
+        """Ask the broker about ``overdue`` orders (None: the periodic in-flight check); the
+        executions it had that the book missed are caught up at once."""
+        assert self.desk is not None
+        missed = self.desk.counts.orders_with_missed_fills
+        if overdue is None:
+            await self.desk.check()
+        else:
+            await self.desk.check_orders(overdue)
+        if self.desk.counts.orders_with_missed_fills > missed:
+            try:
+                await self._catch_up_fills()
+            except BrokerError as error:
+                logger.warning("missed fills not caught up yet: %s", error)

@@ -73,6 +73,7 @@ class DeskCounts:
     orders_confirmed: int = 0  # pending ones found at the broker
     orders_not_placed: int = 0  # pending ones the broker never had
     orders_checked: int = 0  # in-flight checks that asked the broker
+    orders_with_missed_fills: int = 0  # the broker had filled more than the book had seen
 
 
 @dataclass
@@ -162,6 +163,17 @@ class OrderDesk:
         for client_order_id in quiet:
             await self._check_working(client_order_id)
 
+    async def check_orders(self, client_order_ids: list[str]) -> None:
+        """Ask the broker now about working orders whose updates are overdue (an IOC order
+        resolves at once at the broker; its update may have been lost with the stream)."""
+        for client_order_id in client_order_ids:
+            if (
+                client_order_id in self._book.working
+                and client_order_id not in self.pending
+                and client_order_id not in self._placing
+            ):
+                await self._check_working(client_order_id)
+
     async def drain(self, timeout_s: float) -> None:
         """Wait (at most ``timeout_s``) for the submissions in progress."""
         if self._tasks:
@@ -195,6 +207,7 @@ class OrderDesk:
                 intent, model_version_id, minute, str(error)
             )
             self.counts.orders_pending_confirmation += 1
+            self._on_released(intent.client_order_id)  # the minute loop stops waiting for it
             logger.warning(
                 "order %s: outcome unknown (%s); pending confirmation",
                 intent.client_order_id,
@@ -300,7 +313,8 @@ class OrderDesk:
             return
         working = self._book.working.get(client_order_id)
         if working is not None and found.filled_qty != found.qty - working.remaining_qty:
-            # Executions the stream never delivered: the reconciliation records them.
+            # Executions the stream never delivered: the engine catches them up.
+            self.counts.orders_with_missed_fills += 1
             self._event(
                 "order_fills_missed",
                 {

@@ -138,7 +138,7 @@ async def recover(
             if order is None:
                 result.foreign_fills += 1
                 continue
-            ledger.submit(RecordOrderUpdate(ledger.session_id, _fill_update(order, fill), None))
+            ledger.submit(RecordOrderUpdate(ledger.session_id, fill_update(order, fill), None))
             result.fills_recorded.append(fill.execution_id)
             day_fills.append((fill.symbol, fill.side, fill.qty))
 
@@ -193,7 +193,8 @@ def position_mismatches(
     return differences
 
 
-def _fill_update(order: OrderSnapshot, fill: Fill) -> OrderUpdated:
+def fill_update(order: OrderSnapshot, fill: Fill) -> OrderUpdated:
+    """The trade update a missed execution would have been (our client order id on it)."""
     event = (
         TradeEventType.FILL if order.status is OrderStatus.FILLED else TradeEventType.PARTIAL_FILL
     )

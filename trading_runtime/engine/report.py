@@ -73,7 +73,8 @@ class EngineStats:
     stream_reconnects: int = 0
     bars_backfilled: int = 0  # bars missed while the data stream was down, from REST
     warm_up_minutes: int = 0  # minutes closed from history before the first live one
-    fills_recovered: int = 0  # executions a restart found at the broker, not in the ledger
+    fills_recovered: int = 0
+    fills_caught_up: int = 0  # executions found at a reconciliation, missed by the stream  # executions a restart found at the broker, not in the ledger
     minute_latency_ms: deque[float] = field(default_factory=lambda: deque(maxlen=2048))
 
     def as_dict(self) -> dict[str, Any]:

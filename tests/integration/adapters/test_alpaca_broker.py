@@ -173,3 +173,21 @@ def test_clock_is_the_emulators_event_time(server: EmulatorServer, broker: Alpac
     assert before.is_open and after.is_open
     assert after.timestamp - before.timestamp == dt.timedelta(minutes=3)
     assert after.timestamp.tzinfo == dt.UTC
+
+
+def test_orders_since_and_fills_since_list_what_the_broker_did(
+    server: EmulatorServer, broker: AlpacaBroker
+) -> None:
+    since = CREATED - dt.timedelta(hours=1)
+    placed = broker.submit_order(intent("listed-1", limit="5000"))  # marketable: fills
+    server.advance(2)
+    orders = broker.orders_since(since)
+    assert [o.client_order_id for o in orders] == ["listed-1"]
+    fills = broker.fills_since(since, {placed.broker_order_id: "listed-1"})
+    assert fills and {f.client_order_id for f in fills} == {"listed-1"}
+    assert sum(f.qty for f in fills) == orders[0].filled_qty == Decimal(10)
+    assert all("::" not in f.execution_id for f in fills)  # the trade update's id
+
+
+def test_assets_list_each_symbol_as_tradable_and_active(broker: AlpacaBroker) -> None:
+    assert broker.assets() == {s: (True, True) for s in ("AAPL", "MSFT", "SPY")}

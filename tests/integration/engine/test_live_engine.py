@@ -23,6 +23,7 @@ from trading_runtime.adapters.alpaca.trade_updates import TradeUpdateStream
 from trading_runtime.adapters.alpaca.trading import AlpacaBroker
 from trading_runtime.core.minute import DecisionConfig
 from trading_runtime.domain import Action
+from trading_runtime.domain.orders import OrderUpdated
 from trading_runtime.engine.live import (
     EngineConfig,
     EngineReport,
@@ -32,6 +33,7 @@ from trading_runtime.engine.live import (
     SessionKilledError,
 )
 from trading_runtime.engine.minutes import MarketProgress
+from trading_runtime.engine.orders import OrderDeskConfig
 from trading_runtime.engine.recovery import RecoverySource
 from trading_runtime.engine.runner import EmulatorPacer, RegistryModelSource
 from trading_runtime.sim import EmulatorConfig, EmulatorServer, Pacing
@@ -81,6 +83,19 @@ class FilteredLedger(SessionLedger):
             super().submit(operation)
 
 
+def _filtered(
+    on_update: Callable[[OrderUpdated], Awaitable[None]],
+    keep: Callable[[OrderUpdated], bool] | None,
+) -> Callable[[OrderUpdated], Awaitable[None]]:
+    """The trade stream as a flaky connection delivers it: updates ``keep`` refuses are lost."""
+
+    async def deliver(update: OrderUpdated) -> None:
+        if keep is None or keep(update):
+            await on_update(update)
+
+    return deliver
+
+
 @dataclass
 class Session:
     report: EngineReport
@@ -117,6 +132,8 @@ async def run_engine(
     ledger_filter: Callable[[LedgerOperation], bool] | None = None,
     recovery: RecoverySource | None = None,
     traded: tuple[str, ...] = TRADED,
+    update_filter: Callable[[OrderUpdated], bool] | None = None,
+    orders: OrderDeskConfig | None = None,
 ) -> Session:
     """``ledger_filter`` drops the writes it refuses (a crash before they were flushed)."""
     registry = ModelRegistry(database)
@@ -143,12 +160,15 @@ async def run_engine(
             model_poll_interval_s=model_poll_interval_s,
             cancel_open_orders_on_stop=cancel_open_orders_on_stop,
             final_updates_timeout_s=5.0,
+            **({"orders": orders, "in_flight_check_s": 0.2} if orders else {}),
         ),
         broker=AlpacaBroker(endpoints),
         market_data=lambda on_bar, on_rejected: BarStream(
             endpoints, list(SYMBOLS), on_bar, on_rejected
         ),
-        trade_updates=lambda on_update: TradeUpdateStream(endpoints, on_update),
+        trade_updates=lambda on_update: TradeUpdateStream(
+            endpoints, _filtered(on_update, update_filter)
+        ),
         models=RegistryModelSource(registry),
         ledger=FilteredLedger(writer, session_id, ledger_filter),
         pacer=pacer,
@@ -306,8 +326,55 @@ def test_a_trade_update_handler_error_fails_the_session_with_the_reason(
     assert stopped["detail"]["status"] == "failed"
 
 
+def test_a_symbol_the_broker_does_not_list_is_refused(database: Engine, tmp_path: Path) -> None:
+    with emulator() as server, pytest.raises(EngineStartError) as refused:
+        asyncio.run(run_engine(server, database, tmp_path / "spool", traded=("AAPL", "ZZZZ")))
+    assert str(refused.value) == "symbols the broker will not trade: ZZZZ (unknown to the broker)"
+
+
 def test_an_invalid_symbol_is_refused_before_trading(database: Engine, tmp_path: Path) -> None:
     with emulator() as server, pytest.raises(EngineStartError, match="DROP TABLE"):
         asyncio.run(
             run_engine(server, database, tmp_path / "spool", traded=("AAPL", "AAPL;DROP TABLE"))
         )
+
+
+def test_fills_the_trade_stream_lost_are_caught_up_from_the_broker(
+    database: Engine, tmp_path: Path
+) -> None:
+    fills: list[str] = []
+    lost: list[str] = []
+
+    def lose_every_third_fill(update: OrderUpdated) -> bool:
+        if update.fill is None:
+            return True
+        fills.append(update.fill.execution_id)
+        if len(fills) % 3 == 1:
+            lost.append(update.fill.execution_id)
+            return False
+        return True
+
+    async def slow_minutes(engine: LiveEngine, minute: dt.datetime) -> None:
+        await asyncio.sleep(0.01)  # room for the in-flight check between minutes
+
+    with emulator() as server:
+        session = asyncio.run(
+            run_engine(
+                server,
+                database,
+                tmp_path / "spool",
+                hook=slow_minutes,
+                update_filter=lose_every_third_fill,
+                orders=OrderDeskConfig(stale_order_s=0.2),
+            )
+        )
+        broker_positions = {
+            p.symbol: Decimal(p.qty) for p in trading_client(server).get_all_positions()
+        }
+    report = session.report
+    assert lost, "the threshold was chosen so the model trades"
+    assert report.status == "completed", report.reason
+    assert len(lost) >= 2 and report.stats["fills_caught_up"] == len(lost)
+    recorded = {f.execution_id for f in session.ledger.fills_for_session(session.session_id)}
+    assert set(lost) <= recorded  # with the broker's execution ids
+    assert session.ledger.net_positions_from_fills(session.session_id) == broker_positions
