@@ -11,7 +11,8 @@ When the previous engine of the same identity died (its lease expired, its sessi
 
 1. every order the broker has since ``since`` (the start of the day) and every execution
    (``GET /v2/account/activities?activity_types=FILL``, with the broker's execution ids)
-   are read (the lease makes the account's orders this engine's); executions the ledger lacks are recorded as fills, with their
+   are read (the lease makes the account's orders this engine's); orders the ledger lacks
+   are recorded with the broker's state, and executions the ledger lacks are recorded as fills, with their
    real execution ids (an idempotent write: a fill already stored is kept once);
 2. the book (whose positions and cash are the broker's already) gets the day's risk state:
    buys per symbol (the larger of the ledger's count and the broker's, refused submissions
@@ -33,10 +34,14 @@ from typing import Any, Protocol
 
 from trading_runtime.core.book import Book
 from trading_runtime.domain.enums import OrderSide, OrderStatus, TradeEventType
-from trading_runtime.domain.orders import Fill, OrderSnapshot, OrderUpdated
+from trading_runtime.domain.orders import Fill, OrderIntent, OrderSnapshot, OrderUpdated
 from trading_runtime.domain.portfolio import Position
 from trading_runtime.engine.ports import LedgerSink
-from trading_runtime.store.operations import RecordEngineEvent, RecordOrderUpdate
+from trading_runtime.store.operations import (
+    RecordEngineEvent,
+    RecordOrderSubmitted,
+    RecordOrderUpdate,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +53,7 @@ class LedgerDay:
     """The ledger's view of the identity's trading day (every session of it)."""
 
     execution_ids: frozenset[str]
+    order_ids: frozenset[str]  # client order ids of the day's recorded orders
     fills: tuple[tuple[str, OrderSide, Decimal], ...]  # (symbol, side, qty) in time order
     buys_per_symbol: dict[str, int]
     day_start_equity: Decimal | None
@@ -77,6 +83,7 @@ class Reconciliation:
     recovered_sessions: tuple[int, ...]
     broker_orders: int = 0
     broker_fills: int | None = None  # None: the broker lists no executions
+    orders_recorded: list[str] = field(default_factory=list)  # client order ids
     fills_recorded: list[str] = field(default_factory=list)  # execution ids
     foreign_fills: int = 0  # executions of orders that are not the platform's
     buys_per_symbol: dict[str, int] = field(default_factory=dict)
@@ -88,6 +95,7 @@ class Reconciliation:
             "recovered_sessions": list(self.recovered_sessions),
             "broker_orders": self.broker_orders,
             "broker_fills": self.broker_fills,
+            "orders_recorded": self.orders_recorded,
             "fills_recorded": len(self.fills_recorded),
             "execution_ids": self.fills_recorded,
             "foreign_fills": self.foreign_fills,
@@ -126,6 +134,11 @@ async def recover(
     client_ids = {o.broker_order_id: o.client_order_id for o in orders}
     fills: list[Fill] | None = await in_thread(broker.fills_since, source.since, client_ids)
     result = Reconciliation(source.recovered_sessions, broker_orders=len(orders))
+    for order in orders:
+        if order.client_order_id not in day.order_ids:
+            intent = intent_of(order)
+            ledger.submit(RecordOrderSubmitted(ledger.session_id, intent, order, None, None))
+            result.orders_recorded.append(order.client_order_id)
     day_fills = list(day.fills)
     if fills is None:
         logger.warning("the broker lists no executions; missed fills cannot be recorded")
@@ -134,11 +147,11 @@ async def recover(
         for fill in fills:
             if fill.execution_id in day.execution_ids:
                 continue
-            order = by_broker_id.get(fill.broker_order_id)
-            if order is None:
+            filled = by_broker_id.get(fill.broker_order_id)
+            if filled is None:
                 result.foreign_fills += 1
                 continue
-            ledger.submit(RecordOrderUpdate(ledger.session_id, fill_update(order, fill), None))
+            ledger.submit(RecordOrderUpdate(ledger.session_id, fill_update(filled, fill), None))
             result.fills_recorded.append(fill.execution_id)
             day_fills.append((fill.symbol, fill.side, fill.qty))
 
@@ -193,6 +206,22 @@ def position_mismatches(
     return differences
 
 
+def intent_of(order: OrderSnapshot) -> OrderIntent:
+    """The submission a broker order answers, for an order the ledger never recorded (the
+    engine died between the broker's acceptance and the ledger's flush)."""
+    return OrderIntent(
+        client_order_id=order.client_order_id,
+        symbol=order.symbol,
+        side=order.side,
+        qty=order.qty,
+        order_type=order.order_type,
+        time_in_force=order.time_in_force,
+        limit_price=order.limit_price,
+        created_at=order.submitted_at,
+        reason="recorded from the broker at a restart",
+    )
+
+
 def fill_update(order: OrderSnapshot, fill: Fill) -> OrderUpdated:
     """The trade update a missed execution would have been (our client order id on it)."""
     event = (
@@ -240,6 +269,7 @@ class LedgerRecoverySource:
         fills = self._reader.day_fills(self._identity)
         return LedgerDay(
             execution_ids=frozenset(f.execution_id for f in fills),
+            order_ids=self._reader.day_order_ids(self._identity),
             fills=tuple((f.symbol, f.side, f.qty) for f in fills),
             buys_per_symbol=self._reader.buys_submitted(self._identity),
             day_start_equity=self._reader.day_starting_equity(self._identity),

@@ -57,9 +57,7 @@ def recovery_source(
     from trading_runtime.engine.recovery import LedgerRecoverySource
     from trading_runtime.store.recovery import RecoveryReader
 
-    external = lease.identity.mode is not TradingMode.SIM or getattr(
-        settings, "sim_broker_url", None
-    )
+    external = lease.identity.mode is not TradingMode.SIM or settings.sim_broker_url
     if not lease.recovered or not external:
         return None
     start_of_day = dt.datetime.combine(day, dt.time(), ZoneInfo(calendar.NEW_YORK))

@@ -5,6 +5,7 @@ mode):
 
     session_fills(session_id)       one session's fills, in execution order
     day_fills(identity)             the day's fills across every session of the identity
+    day_order_ids(identity)         the client order ids of the day's recorded orders
     buys_submitted(identity)        buy orders per symbol that reached (or may have
                                     reached) the broker today: the buys-per-day cap
     day_starting_equity(identity)   the equity the day started with (the first session's):
@@ -62,6 +63,15 @@ class RecoveryReader:
                 .order_by(FillRow.filled_at, FillRow.id)
             )
             return [to_recorded_fill(row) for row in rows]
+
+    def day_order_ids(self, identity: SessionIdentity) -> frozenset[str]:
+        with self._sessions() as session:
+            ids = session.scalars(
+                select(OrderRow.client_order_id)
+                .join(TradingSessionRow, OrderRow.session_id == TradingSessionRow.id)
+                .where(*_of_days(identity, identity.trading_day, identity.trading_day))
+            )
+            return frozenset(ids)
 
     def buys_submitted(self, identity: SessionIdentity) -> dict[str, int]:
         """Buy orders per symbol, except submissions the broker refused outright (rejected

@@ -28,7 +28,11 @@ from trading_runtime.core.book import Book
 from trading_runtime.domain import TradingMode
 from trading_runtime.engine.recovery import LedgerRecoverySource, recover
 from trading_runtime.marketdata import calendar
-from trading_runtime.store.operations import LedgerOperation, RecordOrderUpdate
+from trading_runtime.store.operations import (
+    LedgerOperation,
+    RecordOrderSubmitted,
+    RecordOrderUpdate,
+)
 from trading_runtime.store.recovery import RecoveryReader
 from trading_runtime.store.sessions import SessionIdentity
 from trading_runtime.store.writer import LedgerWriter, SessionLedger
@@ -41,13 +45,22 @@ def test_a_restart_records_the_fills_the_ledger_missed_and_keeps_the_buy_counts(
 ) -> None:
     dropped: list[str] = []
     kept: list[str] = []
+    hidden: list[str] = []  # the first order: the ledger never hears of it
 
     def lose_every_other_fill(operation: LedgerOperation) -> bool:
-        """The crash: every other fill never reaches the ledger."""
-        if isinstance(operation, RecordOrderUpdate) and operation.update.fill is not None:
-            lost = len(dropped) <= len(kept)
-            (dropped if lost else kept).append(operation.update.fill.execution_id)
-            return not lost
+        """The crash: the first order and every other fill never reach the ledger."""
+        if isinstance(operation, RecordOrderSubmitted):
+            hidden[:] = hidden or [operation.intent.client_order_id]
+            return operation.intent.client_order_id not in hidden
+        if isinstance(operation, RecordOrderUpdate):
+            fill = operation.update.fill
+            if operation.update.order.client_order_id in hidden:
+                dropped.extend([fill.execution_id] if fill else [])
+                return False
+            if fill is not None:
+                lost = len(dropped) <= len(kept)
+                (dropped if lost else kept).append(fill.execution_id)
+                return not lost
         return True
 
     async def stop_at_minute_120(engine: LiveEngine, minute: dt.datetime) -> None:
@@ -72,6 +85,8 @@ def test_a_restart_records_the_fills_the_ledger_missed_and_keeps_the_buy_counts(
         buys_before = {s: n for s, n in first.engine.book.buys_today.items() if n}  # type: ignore[union-attr]
         recorded = {f.execution_id for f in first.ledger.fills_for_session(first.session_id)}
         assert not recorded & set(dropped)
+        orders = {o.client_order_id for o in first.ledger.orders_for_session(first.session_id)}
+        assert hidden and not orders & set(hidden)
         broker_positions = {
             p.symbol: Decimal(p.qty) for p in trading_client(server).get_all_positions()
         }
@@ -88,8 +103,13 @@ def test_a_restart_records_the_fills_the_ledger_missed_and_keeps_the_buy_counts(
 
     result, book = restarted
     assert sorted(result.fills_recorded) == sorted(dropped)
+    assert result.orders_recorded == hidden
+    orders = {o.client_order_id for o in first.ledger.orders_for_session(first.session_id)}
+    assert set(hidden) <= orders
     assert result.mismatches == {}
-    assert second_pass.fills_recorded == []  # idempotent: nothing missing any more
+    assert (
+        second_pass.fills_recorded == [] and second_pass.orders_recorded == []
+    )  # idempotent: nothing missing any more
     fills = {f.execution_id for f in first.ledger.fills_for_session(first.session_id)}
     assert set(dropped) <= fills
     assert first.ledger.net_positions_from_fills(first.session_id) == broker_positions
