@@ -174,7 +174,7 @@ class EmulatorProcess:
         assert self.process.stdout is not None
         first = self.process.stdout.readline()
         if " at http://" not in first:
-            self.stop()
+            self.stop()  # closes the pipe and the log
             raise RuntimeError(f"the emulator did not start: {first!r} (log: {log_path})")
         self.url = first.rsplit(" at ", 1)[1].strip()
 
@@ -195,6 +195,8 @@ class EmulatorProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         self._log.close()
 
 
@@ -285,6 +287,9 @@ class Broker:
 
     def positions(self) -> dict[str, Decimal]:
         return {p["symbol"]: Decimal(p["qty"]) for p in self._get("/v2/positions")}
+
+    def close(self) -> None:
+        self._session.close()
 
 
 class Ledger:

@@ -159,6 +159,7 @@ class Run:
         for engine in self.engines:
             engine.close()
         self.emulator.stop()
+        self.broker.close()
         self.ledger.close()
 
 

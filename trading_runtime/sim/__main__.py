@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import signal
 from decimal import Decimal
+from pathlib import Path
 
 from trading_runtime.sim.config import (
     DEFAULT_API_KEY,
@@ -70,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
         default=FillModelKind.PARTICIPATION.value,
         help="participation: at most a share of each bar's volume; paper: Alpaca paper's",
     )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        help="keep the account, orders, fills and replay position in this file, so a "
+        "restarted emulator goes on where it stopped",
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser
 
@@ -84,6 +92,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         speed=args.speed,
         ack_timeout_s=args.ack_timeout,
         min_minute_s=args.min_minute_s,
+        state_file=args.state,
         seed=args.seed,
         bar_source=parquet_bar_source(args.data_root) if args.data_root else None,
         first_minute=args.first_minute,

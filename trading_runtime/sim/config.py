@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 
 import pandas as pd
 
@@ -145,6 +146,8 @@ class EmulatorConfig:
     limit per key (None: off; ``python -m trading_runtime.sim`` turns it on at 200).
     ``min_minute_s``: in lockstep, a minute lasts at least this long on the wall clock (a
     market the client cannot outrun, so an outside observer can act within a minute).
+    ``state_file``: keep the account, orders, fills and replay position there, so a restarted
+    emulator goes on where it stopped (:mod:`trading_runtime.sim.persistence`).
     """
 
     session_date: dt.date | None = None
@@ -156,6 +159,7 @@ class EmulatorConfig:
     speed: float = 60.0
     ack_timeout_s: float = 30.0
     min_minute_s: float = 0.0
+    state_file: Path | None = None
     fill_model: FillModelConfig = field(default_factory=FillModelConfig)
     faults: FaultConfig = field(default_factory=FaultConfig)
     bar_source: BarSource | None = field(default=None, repr=False, compare=False)

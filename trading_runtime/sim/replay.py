@@ -37,6 +37,7 @@ import contextlib
 import datetime as dt
 import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -149,6 +150,14 @@ class Replay:
         self.finished = asyncio.Event()
         self._client: str | None = None
         self._bars_sent_before_client = 0
+        self.on_minute: Callable[[], None] | None = None  # after each step (persistence)
+
+    def resume(self, bars_published: int, now: dt.datetime) -> None:
+        """Go on after ``bars_published`` minutes (a state saved by an earlier emulator)."""
+        self.bars_published = self._advance_target = bars_published
+        self.now = now
+        if bars_published:
+            self.last_bar = self.published_through = self._tape.minutes[bars_published - 1]
 
     # --- client interactions ------------------------------------------------------------------
     def identify(self, client: str | None) -> None:
@@ -232,10 +241,14 @@ class Replay:
         )
         last_index = len(self._tape.minutes) - 1
         for index, minute in enumerate(self._tape.minutes):
+            if index < self.bars_published:  # resumed: already replayed
+                continue
             if pacing is Pacing.MANUAL:
                 async with self._progress:
                     await self._progress.wait_for(functools.partial(self._advanced_past, index))
             delivered = await self._step(index, minute, is_last=index == last_index)
+            if self.on_minute is not None:
+                self.on_minute()
             await self._pace(minute, delivered)
         await self._finish()
 

@@ -28,7 +28,7 @@ from aiohttp import web, web_app
 
 from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.calendar import Session
-from trading_runtime.sim import activities, fault_control, rest, rest_market
+from trading_runtime.sim import activities, fault_control, persistence, rest, rest_market
 from trading_runtime.sim.config import EmulatorConfig
 from trading_runtime.sim.faults import FaultInjector
 from trading_runtime.sim.http import MIDDLEWARES
@@ -59,6 +59,7 @@ class Emulator:
         self._runner: web.AppRunner | None = None
         self._replay_task: asyncio.Task[None] | None = None
         self._base_url: str | None = None
+        self._saver: persistence.Saver | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -89,10 +90,15 @@ class Emulator:
             reject_after_accept_symbols=config.faults.reject_after_accept_symbols,
         )
         self.venue.set_reference_prices(self.tape.reference_prices)
+        saved = persistence.load(config.state_file, session_date) if config.state_file else None
+        if saved is not None:
+            self.venue = saved.venue
         self.data_hub = MarketDataHub(
             api_key=config.api_key, secret_key=config.secret_key, faults=self.faults
         )
         self.journal = FillJournal(account_id_for(config.api_key))
+        if saved is not None:
+            self.journal.restore(saved.fills)
         self.trade_hub = TradeUpdateHub(
             api_key=config.api_key, secret_key=config.secret_key, journal=self.journal
         )
@@ -104,6 +110,12 @@ class Emulator:
             trade_hub=self.trade_hub,
             faults=self.faults,
         )
+        if saved is not None:
+            self.replay.resume(saved.bars_published, saved.now)
+            log.info("resumed %s after %d minutes", session_date, saved.bars_published)
+        if config.state_file is not None:
+            self._saver = persistence.Saver(config.state_file, self._snapshot)
+            self.replay.on_minute = self._saver
         app = web.Application(middlewares=MIDDLEWARES)
         app[STATE_KEY] = EmulatorState(
             config=config,
@@ -151,10 +163,22 @@ class Emulator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._replay_task
             self._replay_task = None
+        if self._saver is not None:
+            self._saver(now=True)
+            self._saver = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
             _forget_stopped_apps()
+
+    def _snapshot(self) -> persistence.SavedState:
+        return persistence.SavedState(
+            session_date=self.session.date,
+            venue=self.venue,
+            fills=self.journal.bodies(),
+            bars_published=self.replay.bars_published,
+            now=self.replay.now,
+        )
 
     async def _close_sockets(self, _app: web.Application) -> None:
         await self.data_hub.close_all()

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 import requests
 from alpaca.data.live.stock import StockDataStream
 from alpaca.data.models import Bar as AlpacaBar
+from alpaca.trading.enums import OrderSide, TimeInForce
+from alpaca.trading.requests import MarketOrderRequest
 from alpaca.trading.stream import TradingStream
 
 from tests.support.emulator import (
@@ -98,6 +101,37 @@ def test_a_lockstep_minute_lasts_at_least_min_minute_s() -> None:
         assert server.status().phase == "finished"
     assert received == sent == 30
     assert seconds >= 9 * 0.2  # ten minutes, the last one ends the session
+
+
+def test_a_state_file_carries_the_account_across_a_restart_of_the_emulator(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "emulator.state"
+    with running_emulator(state_file=state) as server:
+        client = trading_client(server)
+        client.submit_order(
+            MarketOrderRequest(
+                symbol="AAPL",
+                qty=5,
+                side=OrderSide.BUY,
+                time_in_force=TimeInForce.DAY,
+                client_order_id="kept",
+            )
+        )
+        server.advance(2)
+        before = client.get_account()
+        fills_before = client.get("/account/activities")
+    assert state.exists()
+    with running_emulator(state_file=state) as server:
+        client = trading_client(server)
+        assert server.status().bars_published == 2
+        after = client.get_account()
+        assert (after.cash, after.equity) == (before.cash, before.equity)
+        assert client.get_order_by_client_id("kept").status == "filled"
+        assert [p.qty for p in client.get_all_positions()] == ["5"]
+        assert client.get("/account/activities") == fills_before != []
+        server.advance(1)  # the replay goes on where it stopped
+        assert server.status().bars_published == 3
 
 
 def test_faults_armed_from_outside_the_process() -> None:
