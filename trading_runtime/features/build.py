@@ -26,6 +26,13 @@ from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.coverage import excluded_symbols
 from trading_runtime.marketdata.storage import ParquetLake
 
+# Feature tables are stored as float32, the precision the model reads them in
+# (``modeling.dataset`` and the backtest cast to float32 anyway): half the bytes, the same
+# model inputs. A stored value differs from its float64 recomputation by at most half a
+# float32 ulp (6e-8 relative); checks of stored tables allow that and nothing more.
+STORED_DTYPE = np.float32
+STORED_TOLERANCE = 1e-6
+
 
 @dataclass(frozen=True)
 class FeatureDayResult:
@@ -62,9 +69,7 @@ def build_feature_day(
     excluded = excluded_symbols(lake.read_coverage(day))
     bars = _included_bars(lake, day, excluded)
     features = compute_features(bars, reference_symbol, spec)
-    # Stored as float32, the precision the model reads them in (``modeling.dataset`` and the
-    # backtest cast to float32 anyway): half the bytes, the same model inputs.
-    features = features.astype(dict.fromkeys(spec.names, np.float32))
+    features = features.astype(dict.fromkeys(spec.names, STORED_DTYPE))
     path = lake.write_features(day, spec.hash, features)
     return FeatureDayResult(
         day=day,

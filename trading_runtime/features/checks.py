@@ -28,6 +28,7 @@ import pandas as pd
 
 from trading_runtime.features.batch import compute_features
 from trading_runtime.features.build import (
+    STORED_TOLERANCE,
     LookaheadReport,
     ParityReport,
     check_no_lookahead,
@@ -146,8 +147,10 @@ def check_stored_day(
     if bars.empty:
         return DayChecks(day, None, None, None, "no bars to check against")
     chosen = lookahead_cutoffs(bars["timestamp"].unique(), cutoffs, seed, day)
-    lookahead = check_no_lookahead(bars, reference_symbol, chosen, spec, features=stored)
+    lookahead = check_no_lookahead(
+        bars, reference_symbol, chosen, spec, features=stored, tolerance=STORED_TOLERANCE
+    )
     batch = compute_features(bars, reference_symbol, spec)
-    stored_report = compare_features(batch, stored, spec)
+    stored_report = compare_features(batch, stored, spec, STORED_TOLERANCE)
     replay = check_parity(bars, reference_symbol, spec) if streaming else None
     return DayChecks(day, lookahead, stored_report, replay)
