@@ -22,7 +22,7 @@ from trading_runtime.backtest.replay import BacktestConfig, BacktestResult, run_
 from trading_runtime.features.spec import FEATURE_SPEC, FeatureSpec
 from trading_runtime.marketdata.storage import ParquetLake
 from trading_runtime.modeling.artifact import ModelIncompatibleError, TradingModel
-from trading_runtime.modeling.dataset import Dataset, load_window
+from trading_runtime.modeling.dataset import load_window
 from trading_runtime.modeling.labels import LABEL_SPEC, LabelSpec
 from trading_runtime.modeling.metrics import row_log_loss
 from trading_runtime.modeling.report import build_report, sanity_problems
@@ -51,15 +51,6 @@ def window_days(
     if len(eligible) < window:
         raise InsufficientDataError(f"{len(eligible)} stored sessions, the window needs {window}")
     return eligible[-window:]
-
-
-def load_dataset(
-    lake: ParquetLake,
-    days: Sequence[dt.date],
-    spec: FeatureSpec = FEATURE_SPEC,
-    label_spec: LabelSpec = LABEL_SPEC,
-) -> Dataset:
-    return load_window(lake, days, spec, label_spec)
 
 
 def lake_backtester(
@@ -107,7 +98,7 @@ def validate_candidate(
     Raises ``WalkForwardConfigError`` or ``InsufficientDataError`` before any training
     when the window cannot hold the design.
     """
-    dataset = load_dataset(lake, days, spec, label_spec)
+    dataset = load_window(lake, days, spec, label_spec)
     folds = plan_folds(dataset.days, walk_forward, training.validation_days, label_spec)
     outcomes = run_walk_forward(
         dataset, folds, training, lake_backtester(lake, backtest, spec), fitter, spec, label_spec
@@ -156,7 +147,7 @@ def score_days(
         )
     if not days:
         return {}
-    dataset = load_dataset(lake, days, spec, label_spec)
+    dataset = load_window(lake, days, spec, label_spec)
     losses = row_log_loss(dataset.labels, model.predict_proba(dataset.features))
     per_day = pd.Series(losses).groupby(dataset.index["session_date"].to_numpy()).mean()
     return {day.isoformat(): float(value) for day, value in per_day.items() if np.isfinite(value)}
