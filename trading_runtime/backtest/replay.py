@@ -92,15 +92,8 @@ def run_backtest(
     rows_by_symbol = {
         str(name): np.flatnonzero(codes == code) for code, name in enumerate(symbol_names)
     }
+    bar_code = {str(name): code for code, name in enumerate(symbol_names)}
     processed = 0  # bars before this row have been seen (quotes look no further)
-
-    def row_in(symbol: str, low: int, high: int) -> int | None:
-        """The row of ``symbol``'s bar among rows ``low .. high - 1``, if it has one."""
-        rows = rows_by_symbol.get(symbol)
-        if rows is None:
-            return None
-        at = int(np.searchsorted(rows, low))
-        return int(rows[at]) if at < len(rows) and rows[at] < high else None
 
     def quote(symbol: str) -> Decimal | None:
         """The symbol's latest close so far (market-buy reservations)."""
@@ -120,7 +113,8 @@ def run_backtest(
     book = Book(cash=config.starting_cash)
     recorder = Recorder()
     driver = VenueDriver(venue, book, recorder)
-    curve: list[tuple[pd.Timestamp, float, float, float]] = []
+    curve: list[tuple[float, float, float]] = []
+    curve_times: list[pd.DatetimeIndex] = []
     counts = {action.value: 0 for action in Action}
     strategy = config.decision.strategy
 
@@ -139,18 +133,23 @@ def run_backtest(
         first, last = int(feature_low[0]), int(feature_high[-1])
         probabilities = model.predict_proba(feature_values[first:last])
         p_up = probabilities[:, 2]
+        # The session's bars as a (minute, symbol) -> row table (-1: no bar), in one scatter.
+        row_at = _row_table(bar_low[0], bar_high[-1], bar_ns, codes, minute_ns, len(symbol_names))
+        moments = timestamps.to_pydatetime()
+        replayed: list[int] = []
         for k in range(len(timestamps)):
             low, high = int(bar_low[k]), int(bar_high[k])
             if low == high:
                 continue
-            timestamp = timestamps[k]
-            moment = timestamp.to_pydatetime()
+            replayed.append(k)
+            moment = moments[k]
+            minute_rows = row_at[k]
             # Only held symbols (marks) and symbols with working orders (fills) need bars.
             needed = set(book.positions) | venue.open_order_symbols()
             minute_bars = {}
             for symbol in needed:
-                i = row_in(symbol, low, high)
-                if i is not None:
+                i = int(minute_rows[bar_code[symbol]]) if symbol in bar_code else -1
+                if i >= 0:
                     minute_bars[symbol] = Bar(
                         symbol,
                         moment,
@@ -163,8 +162,8 @@ def run_backtest(
             driver.minute(moment, minute_bars)
             processed = high
             for symbol in book.positions:
-                i = row_in(symbol, low, high)
-                if i is not None:
+                i = int(minute_rows[bar_code[symbol]]) if symbol in bar_code else -1
+                if i >= 0:
                     book.mark(symbol, Decimal(str(closes_column[i])))
             start, stop = int(feature_low[k]), int(feature_high[k])
             if start < stop:
@@ -210,14 +209,15 @@ def run_backtest(
                             model_version_id=model_version_id,
                             decision_price=price,
                         )
-            curve.append(
-                (timestamp, float(book.equity), float(book.cash), float(book.market_value))
-            )
+            curve.append((float(book.equity), float(book.cash), float(book.market_value)))
+        curve_times.append(timestamps[replayed])
         driver.end_session(session.close)
     for order in venue.open_orders():
         recorder.final(order)
 
-    equity_curve = pd.DataFrame(curve, columns=["timestamp", "equity", "cash", "market_value"])
+    equity_curve = pd.DataFrame(curve, columns=["equity", "cash", "market_value"])
+    stamps = curve_times[0].append(curve_times[1:]) if curve_times else pd.DatetimeIndex([])
+    equity_curve.insert(0, "timestamp", pd.Series(stamps, dtype=stamps.dtype))
     equity_curve["benchmark_equity"] = benchmark(
         bars, equity_curve["timestamp"], config.starting_cash, config.reference_symbol
     )
@@ -241,6 +241,21 @@ def run_backtest(
         cash=book.cash,
         positions={symbol: position.qty for symbol, position in book.positions.items()},
     )
+
+
+def _row_table(
+    low: int, high: int, bar_ns: np.ndarray, codes: np.ndarray, minute_ns: np.ndarray, symbols: int
+) -> np.ndarray:
+    """``table[k, code]``: the row of symbol ``code``'s bar in minute ``k`` (of ``minute_ns``)
+    among bar rows ``low .. high - 1``, or -1."""
+    table = np.full((len(minute_ns), symbols), -1, dtype=np.int64)
+    rows = np.arange(low, high)
+    minute = np.searchsorted(minute_ns, bar_ns[low:high])
+    on_grid = minute < len(minute_ns)
+    on_grid[on_grid] = minute_ns[minute[on_grid]] == bar_ns[low:high][on_grid]
+    # reversed, so that of a symbol's bars repeated within a minute the first one stands
+    table[minute[on_grid][::-1], codes[low:high][on_grid][::-1]] = rows[on_grid][::-1]
+    return table
 
 
 def _nanoseconds(timestamps: pd.Series) -> np.ndarray:
