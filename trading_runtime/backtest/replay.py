@@ -74,21 +74,21 @@ def run_backtest(
     complete = complete.iloc[feature_order]
     feature_ns = _nanoseconds(complete["timestamp"])
     feature_values = complete[list(spec.names)].to_numpy(dtype=np.float32)
-    prediction_symbols = complete["symbol"].to_numpy()
-    prediction_codes, prediction_names = pd.factorize(prediction_symbols)
+    prediction_codes, prediction_names = pd.factorize(complete["symbol"])
+    prediction_symbols = np.asarray(prediction_names, dtype=object)[prediction_codes]
     code_of = {str(name): code for code, name in enumerate(prediction_names)}
     held_by_code = np.zeros(len(prediction_names), dtype=bool)
     prediction_closes = complete["close"].to_numpy(dtype=float)
     bars = bars.sort_values(["timestamp", "symbol"], kind="stable").reset_index(drop=True)
     bar_ns = _nanoseconds(bars["timestamp"])
-    days = sorted(set(pd.DatetimeIndex(bars["timestamp"]).tz_convert(calendar.NEW_YORK).date))
+    local_days = pd.DatetimeIndex(bars["timestamp"]).tz_convert(calendar.NEW_YORK).normalize()
+    days = sorted(local_days.unique().date)
 
-    symbols_column = bars["symbol"].to_numpy()
     closes_column = bars["close"].to_numpy(dtype=float)
     price_columns = {
         c: bars[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close", "volume")
     }
-    codes, symbol_names = pd.factorize(symbols_column)
+    codes, symbol_names = pd.factorize(bars["symbol"])
     rows_by_symbol = {
         str(name): np.flatnonzero(codes == code) for code, name in enumerate(symbol_names)
     }
