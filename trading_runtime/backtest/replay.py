@@ -23,6 +23,9 @@ is imported here.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -49,7 +52,9 @@ __all__ = ["BacktestConfig", "BacktestResult", "run_backtest"]
 
 @dataclass(frozen=True)
 class BacktestConfig:
-    """``id_seed`` seeds the venue's order and execution ids (as ``EmulatorConfig.id_seed``)."""
+    """``id_seed`` seeds the venue's order and execution ids (as ``EmulatorConfig.id_seed``);
+    ``scoring_threads``: XGBoost threads for the one batched prediction per session (the
+    model's own setting, single-threaded for serving, is restored afterwards)."""
 
     starting_cash: Decimal = Decimal("100000")
     decision: DecisionConfig = field(default_factory=DecisionConfig)
@@ -57,6 +62,7 @@ class BacktestConfig:
     reference_symbol: str = REFERENCE_SYMBOL
     session_key: str = "backtest"
     id_seed: int = 0
+    scoring_threads: int = 2
 
 
 def run_backtest(
@@ -131,7 +137,8 @@ def run_backtest(
         feature_high = np.searchsorted(feature_ns, minute_ns, "right")
         # The session's predictions, in one call.
         first, last = int(feature_low[0]), int(feature_high[-1])
-        probabilities = model.predict_proba(feature_values[first:last])
+        with scoring_threads(model, config.scoring_threads):
+            probabilities = model.predict_proba(feature_values[first:last])
         p_up = probabilities[:, 2]
         # The session's bars as a (minute, symbol) -> row table (-1: no bar), in one scatter.
         row_at = _row_table(bar_low[0], bar_high[-1], bar_ns, codes, minute_ns, len(symbol_names))
@@ -241,6 +248,20 @@ def run_backtest(
         cash=book.cash,
         positions={symbol: position.qty for symbol, position in book.positions.items()},
     )
+
+
+@contextmanager
+def scoring_threads(model: TradingModel, threads: int) -> Iterator[None]:
+    """Predict with ``threads`` XGBoost threads inside the block, then restore the booster's
+    own thread setting (predictions do not depend on it, only their speed)."""
+    booster = model.booster
+    config = json.loads(booster.save_config())
+    previous = int(config["learner"]["generic_param"]["nthread"])
+    booster.set_param({"nthread": threads})
+    try:
+        yield
+    finally:
+        booster.set_param({"nthread": previous})
 
 
 def _row_table(
