@@ -1,5 +1,8 @@
 """Backtest throughput against the live engine replaying the same session through the
-emulator, and against a plain numpy pass over the same bars."""
+emulator, against a plain numpy pass over the same bars, and against the model's inference
+alone over the session's feature rows (the one batched call the replay makes per session:
+the bound no replay of this model can pass). Replay and inference are the best of
+``REPEATS`` runs."""
 
 from __future__ import annotations
 
@@ -14,6 +17,10 @@ from benchmarks.engine import engine_session
 from benchmarks.fixtures import DECISION, SYMBOLS, model, session_bars
 from trading_runtime.backtest.replay import BacktestConfig, run_backtest
 from trading_runtime.features.batch import compute_features
+from trading_runtime.features.spec import FEATURE_SPEC
+from trading_runtime.modeling.artifact import TradingModel
+
+REPEATS = 3
 
 
 def _numpy_pass(frame: pd.DataFrame, repeats: int = 5) -> float:
@@ -38,16 +45,34 @@ def _numpy_pass(frame: pd.DataFrame, repeats: int = 5) -> float:
 def run() -> dict[str, Any]:
     frame = session_bars()
     trained = model()
+    # the model as a backtest loads it from the registry (a single-threaded booster)
+    served = TradingModel.from_bytes(trained.to_bytes())
     features = compute_features(frame)
-    started = time.perf_counter()
-    result = run_backtest(frame, features, trained, 1, BacktestConfig(decision=DECISION))
-    backtest_seconds = time.perf_counter() - started
+    backtest_seconds = float("inf")
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        result = run_backtest(frame, features, served, 1, BacktestConfig(decision=DECISION))
+        backtest_seconds = min(backtest_seconds, time.perf_counter() - started)
+    rows = features[features["complete"].to_numpy(dtype=bool)]
+    matrix = rows[list(FEATURE_SPEC.names)].to_numpy(dtype=np.float32)
+    inference = {}
+    for threads in (1, 2):
+        served.booster.set_param({"nthread": threads})
+        inference[threads] = float("inf")
+        for _ in range(REPEATS):
+            started = time.perf_counter()
+            served.predict_proba(matrix)
+            inference[threads] = min(inference[threads], time.perf_counter() - started)
+    served.booster.set_param({"nthread": 1})
+    inference_seconds = min(inference.values())
     engine_seconds, stats = asyncio.run(engine_session(frame, SYMBOLS, trained))
     numpy_rate = _numpy_pass(frame)
     bars = len(frame)
     backtest_rate = bars / backtest_seconds
     engine_rate = stats["bars_received"] / engine_seconds
     end_to_end = bars / (backtest_seconds + _feature_seconds(frame))
+    inference_rate = bars / inference_seconds
+    one_thread_rate = bars / inference[1]
     return {
         "bars": bars,
         "backtest_bars_per_s": backtest_rate,
@@ -56,6 +81,9 @@ def run() -> dict[str, Any]:
         "ratio": backtest_rate / engine_rate,
         "numpy_pass_bars_per_s": numpy_rate,
         "ratio_to_numpy_pass": backtest_rate / numpy_rate,
+        "inference_alone_bars_per_s": inference_rate,
+        "inference_alone_one_thread_bars_per_s": one_thread_rate,
+        "inference_share": inference_seconds / backtest_seconds,
         "backtest_orders": result.metrics["orders"],
         "backtest_gross_return": result.metrics["gross_return"],
         "backtest_net_return": result.metrics["net_return"],
@@ -67,6 +95,11 @@ def run() -> dict[str, Any]:
             f"net of costs",
             f"plain numpy pass over the same bars: {numpy_rate:,.0f} bars/s; the replay runs at "
             f"{backtest_rate / numpy_rate:.4f} of it (1/{numpy_rate / backtest_rate:,.0f})",
+            f"inference alone over the session's {len(matrix):,} feature rows: "
+            f"{inference_rate:,.0f} bars/s, the faster of 1 and 2 threads "
+            f"({inference_seconds * 1e6 / len(matrix):.2f} us per row, "
+            f"{inference_seconds / backtest_seconds:.0%} of the replay's time; 1 thread: "
+            f"{one_thread_rate:,.0f} bars/s)",
             f"live engine through the emulator (lockstep): {engine_rate:,.0f} bars/s",
             f"ratio: the backtest replays {backtest_rate / engine_rate:,.1f}x faster than the sim session"
             f" ({int(result.metrics['orders'])} vs {stats['orders_submitted'] + stats['orders_rejected']} orders)",

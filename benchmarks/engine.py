@@ -2,8 +2,11 @@
 process's memory over consecutive sessions.
 
 Each run is the production path without Postgres: an in-process emulator replays a synthetic
-session in lockstep, the engine trades it through alpaca-py's clients, and a ledger that
-only counts writes stands in for the database. Latency is the engine's own measure of a
+session in lockstep, the engine trades it through alpaca-py's clients, a ledger that only
+counts writes stands in for the database, and the model is loaded from its artifact's bytes
+as the runner loads the registry's champion (a single-threaded booster: with XGBoost's
+thread pool a 100-row prediction waits, on a loaded machine, for its second thread to be
+scheduled, 30-70 ms at p99). Latency is the engine's own measure of a
 minute (features, model, strategy, risk, order submission), its p50 and p99; memory is the
 resident set size after each session, once garbage is collected.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gc
+import string
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +32,7 @@ from trading_runtime.adapters.alpaca.trading import AlpacaBroker
 from trading_runtime.engine.broker_connection import EmulatorPacer
 from trading_runtime.engine.live import EngineConfig, LiveEngine
 from trading_runtime.marketdata.synthetic import SyntheticMarket
+from trading_runtime.modeling.artifact import TradingModel
 from trading_runtime.sim import EmulatorConfig, EmulatorServer, Pacing
 from trading_runtime.sim.control import EmulatorControl
 
@@ -39,14 +44,17 @@ SESSION_SYMBOLS = 100
 
 
 class _Models:
-    def __init__(self, trained: Any) -> None:
-        self.trained = trained
+    """The registry's part: the champion's artifact, loaded as the runner loads it (from its
+    bytes, so with the booster settings a served model has)."""
+
+    def __init__(self, trained: TradingModel) -> None:
+        self.artifact = trained.to_bytes()
 
     def champion_id(self) -> int:
         return 1
 
-    def load(self, model_version_id: int) -> Any:
-        return self.trained
+    def load(self, model_version_id: int) -> TradingModel:
+        return TradingModel.from_bytes(self.artifact)
 
 
 class _NullLedger:
@@ -108,7 +116,10 @@ async def engine_session(
 
 def universe(count: int) -> tuple[str, ...]:
     """``count`` symbols: the benchmark's Nasdaq-100 first, then synthetic tickers."""
-    extra = tuple(f"X{i:03d}" for i in range(max(0, count - len(SYMBOLS))))
+    letters = string.ascii_uppercase
+    extra = tuple(
+        f"ZZ{letters[i // 26]}{letters[i % 26]}" for i in range(max(0, count - len(SYMBOLS)))
+    )
     return (*SYMBOLS, *extra)[:count]
 
 

@@ -23,6 +23,9 @@ is imported here.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -49,7 +52,9 @@ __all__ = ["BacktestConfig", "BacktestResult", "run_backtest"]
 
 @dataclass(frozen=True)
 class BacktestConfig:
-    """``id_seed`` seeds the venue's order and execution ids (as ``EmulatorConfig.id_seed``)."""
+    """``id_seed`` seeds the venue's order and execution ids (as ``EmulatorConfig.id_seed``);
+    ``scoring_threads``: XGBoost threads for the one batched prediction per session (the
+    model's own setting, single-threaded for serving, is restored afterwards)."""
 
     starting_cash: Decimal = Decimal("100000")
     decision: DecisionConfig = field(default_factory=DecisionConfig)
@@ -57,6 +62,7 @@ class BacktestConfig:
     reference_symbol: str = REFERENCE_SYMBOL
     session_key: str = "backtest"
     id_seed: int = 0
+    scoring_threads: int = 2
 
 
 def run_backtest(
@@ -74,33 +80,26 @@ def run_backtest(
     complete = complete.iloc[feature_order]
     feature_ns = _nanoseconds(complete["timestamp"])
     feature_values = complete[list(spec.names)].to_numpy(dtype=np.float32)
-    prediction_symbols = complete["symbol"].to_numpy()
-    prediction_codes, prediction_names = pd.factorize(prediction_symbols)
+    prediction_codes, prediction_names = pd.factorize(complete["symbol"])
+    prediction_symbols = np.asarray(prediction_names, dtype=object)[prediction_codes]
     code_of = {str(name): code for code, name in enumerate(prediction_names)}
     held_by_code = np.zeros(len(prediction_names), dtype=bool)
     prediction_closes = complete["close"].to_numpy(dtype=float)
     bars = bars.sort_values(["timestamp", "symbol"], kind="stable").reset_index(drop=True)
     bar_ns = _nanoseconds(bars["timestamp"])
-    days = sorted(set(pd.DatetimeIndex(bars["timestamp"]).tz_convert(calendar.NEW_YORK).date))
+    local_days = pd.DatetimeIndex(bars["timestamp"]).tz_convert(calendar.NEW_YORK).normalize()
+    days = sorted(local_days.unique().date)
 
-    symbols_column = bars["symbol"].to_numpy()
     closes_column = bars["close"].to_numpy(dtype=float)
     price_columns = {
         c: bars[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close", "volume")
     }
-    codes, symbol_names = pd.factorize(symbols_column)
+    codes, symbol_names = pd.factorize(bars["symbol"])
     rows_by_symbol = {
         str(name): np.flatnonzero(codes == code) for code, name in enumerate(symbol_names)
     }
+    bar_code = {str(name): code for code, name in enumerate(symbol_names)}
     processed = 0  # bars before this row have been seen (quotes look no further)
-
-    def row_in(symbol: str, low: int, high: int) -> int | None:
-        """The row of ``symbol``'s bar among rows ``low .. high - 1``, if it has one."""
-        rows = rows_by_symbol.get(symbol)
-        if rows is None:
-            return None
-        at = int(np.searchsorted(rows, low))
-        return int(rows[at]) if at < len(rows) and rows[at] < high else None
 
     def quote(symbol: str) -> Decimal | None:
         """The symbol's latest close so far (market-buy reservations)."""
@@ -120,7 +119,8 @@ def run_backtest(
     book = Book(cash=config.starting_cash)
     recorder = Recorder()
     driver = VenueDriver(venue, book, recorder)
-    curve: list[tuple[pd.Timestamp, float, float, float]] = []
+    curve: list[tuple[float, float, float]] = []
+    curve_times: list[pd.DatetimeIndex] = []
     counts = {action.value: 0 for action in Action}
     strategy = config.decision.strategy
 
@@ -137,20 +137,26 @@ def run_backtest(
         feature_high = np.searchsorted(feature_ns, minute_ns, "right")
         # The session's predictions, in one call.
         first, last = int(feature_low[0]), int(feature_high[-1])
-        probabilities = model.predict_proba(feature_values[first:last])
+        with scoring_threads(model, config.scoring_threads):
+            probabilities = model.predict_proba(feature_values[first:last])
         p_up = probabilities[:, 2]
+        # The session's bars as a (minute, symbol) -> row table (-1: no bar), in one scatter.
+        row_at = _row_table(bar_low[0], bar_high[-1], bar_ns, codes, minute_ns, len(symbol_names))
+        moments = timestamps.to_pydatetime()
+        replayed: list[int] = []
         for k in range(len(timestamps)):
             low, high = int(bar_low[k]), int(bar_high[k])
             if low == high:
                 continue
-            timestamp = timestamps[k]
-            moment = timestamp.to_pydatetime()
+            replayed.append(k)
+            moment = moments[k]
+            minute_rows = row_at[k]
             # Only held symbols (marks) and symbols with working orders (fills) need bars.
             needed = set(book.positions) | venue.open_order_symbols()
             minute_bars = {}
             for symbol in needed:
-                i = row_in(symbol, low, high)
-                if i is not None:
+                i = int(minute_rows[bar_code[symbol]]) if symbol in bar_code else -1
+                if i >= 0:
                     minute_bars[symbol] = Bar(
                         symbol,
                         moment,
@@ -163,8 +169,8 @@ def run_backtest(
             driver.minute(moment, minute_bars)
             processed = high
             for symbol in book.positions:
-                i = row_in(symbol, low, high)
-                if i is not None:
+                i = int(minute_rows[bar_code[symbol]]) if symbol in bar_code else -1
+                if i >= 0:
                     book.mark(symbol, Decimal(str(closes_column[i])))
             start, stop = int(feature_low[k]), int(feature_high[k])
             if start < stop:
@@ -210,14 +216,15 @@ def run_backtest(
                             model_version_id=model_version_id,
                             decision_price=price,
                         )
-            curve.append(
-                (timestamp, float(book.equity), float(book.cash), float(book.market_value))
-            )
+            curve.append((float(book.equity), float(book.cash), float(book.market_value)))
+        curve_times.append(timestamps[replayed])
         driver.end_session(session.close)
     for order in venue.open_orders():
         recorder.final(order)
 
-    equity_curve = pd.DataFrame(curve, columns=["timestamp", "equity", "cash", "market_value"])
+    equity_curve = pd.DataFrame(curve, columns=["equity", "cash", "market_value"])
+    stamps = curve_times[0].append(curve_times[1:]) if curve_times else pd.DatetimeIndex([])
+    equity_curve.insert(0, "timestamp", pd.Series(stamps, dtype=stamps.dtype))
     equity_curve["benchmark_equity"] = benchmark(
         bars, equity_curve["timestamp"], config.starting_cash, config.reference_symbol
     )
@@ -241,6 +248,35 @@ def run_backtest(
         cash=book.cash,
         positions={symbol: position.qty for symbol, position in book.positions.items()},
     )
+
+
+@contextmanager
+def scoring_threads(model: TradingModel, threads: int) -> Iterator[None]:
+    """Predict with ``threads`` XGBoost threads inside the block, then restore the booster's
+    own thread setting (predictions do not depend on it, only their speed)."""
+    booster = model.booster
+    config = json.loads(booster.save_config())
+    previous = int(config["learner"]["generic_param"]["nthread"])
+    booster.set_param({"nthread": threads})
+    try:
+        yield
+    finally:
+        booster.set_param({"nthread": previous})
+
+
+def _row_table(
+    low: int, high: int, bar_ns: np.ndarray, codes: np.ndarray, minute_ns: np.ndarray, symbols: int
+) -> np.ndarray:
+    """``table[k, code]``: the row of symbol ``code``'s bar in minute ``k`` (of ``minute_ns``)
+    among bar rows ``low .. high - 1``, or -1."""
+    table = np.full((len(minute_ns), symbols), -1, dtype=np.int64)
+    rows = np.arange(low, high)
+    minute = np.searchsorted(minute_ns, bar_ns[low:high])
+    on_grid = minute < len(minute_ns)
+    on_grid[on_grid] = minute_ns[minute[on_grid]] == bar_ns[low:high][on_grid]
+    # reversed, so that of a symbol's bars repeated within a minute the first one stands
+    table[minute[on_grid][::-1], codes[low:high][on_grid][::-1]] = rows[on_grid][::-1]
+    return table
 
 
 def _nanoseconds(timestamps: pd.Series) -> np.ndarray:

@@ -51,7 +51,8 @@ class Book:
         self.earlier_day_trades: list[dt.date] = []
         self.fills_today: dict[str, list[tuple[OrderSide, Decimal]]] = {}
         self.overnight_qty = {symbol: p.qty for symbol, p in self.positions.items()}
-        self._day_trades_today: int | None = None  # counted from the fills once per change
+        # today's day trades per symbol, counted from its fills once per change of them
+        self._day_trades_by_symbol: dict[str, int] = {}
         self.trading_day: dt.date | None = None
         self.fees_paid = _ZERO
         self.realized_pnl = _ZERO
@@ -83,12 +84,15 @@ class Book:
         today = self.trading_day
         if today is None:
             return list(self.earlier_day_trades)
-        if self._day_trades_today is None:
-            self._day_trades_today = sum(
-                count_day_trades(fills, self.overnight_qty.get(symbol, _ZERO))
-                for symbol, fills in self.fills_today.items()
-            )
-        return [*self.earlier_day_trades, *[today] * self._day_trades_today]
+        counted = self._day_trades_by_symbol
+        today_count = 0
+        for symbol, fills in self.fills_today.items():
+            count = counted.get(symbol)
+            if count is None:
+                count = count_day_trades(fills, self.overnight_qty.get(symbol, _ZERO))
+                counted[symbol] = count
+            today_count += count
+        return [*self.earlier_day_trades, *[today] * today_count]
 
     @property
     def reserved_buying_power(self) -> Decimal:
@@ -176,7 +180,7 @@ class Book:
         if trading_day is not None:
             self.trading_day = trading_day
         self.fills_today.setdefault(fill.symbol, []).append((fill.side, fill.qty))
-        self._day_trades_today = None
+        self._day_trades_by_symbol.pop(fill.symbol, None)
         self.cash -= fill.signed_qty * fill.price + fill.fee
         self.fees_paid += fill.fee
         self.last_prices.setdefault(fill.symbol, fill.price)
@@ -236,6 +240,7 @@ class Book:
         for symbol, side, qty in fills:
             self.fills_today.setdefault(symbol, []).append((side, qty))
         self.overnight_qty = dict(overnight)
+        self._day_trades_by_symbol.clear()
         self.earlier_day_trades = list(earlier_day_trades)
         self._seen_executions |= seen_executions
 
@@ -243,7 +248,7 @@ class Book:
         self.earlier_day_trades = self.day_trades
         self.fills_today.clear()
         self.overnight_qty = {symbol: p.qty for symbol, p in self.positions.items()}
-        self._day_trades_today = None
+        self._day_trades_by_symbol.clear()
         self.trading_day = None
         self.buys_today.clear()
         self.day_start_equity = day_start_equity if day_start_equity is not None else self.equity

@@ -16,9 +16,10 @@ import base64
 import datetime as dt
 import json
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -58,32 +59,91 @@ def normalize_bars(frame: pd.DataFrame) -> pd.DataFrame:
     return bars.sort_values(["symbol", "timestamp"], kind="stable").reset_index(drop=True)
 
 
-def _bar_from_row(row: Any) -> Bar:
-    return Bar(
-        symbol=row.symbol,
-        timestamp=row.timestamp.to_pydatetime(),
-        open=float(row.open),
-        high=float(row.high),
-        low=float(row.low),
-        close=float(row.close),
-        volume=float(row.volume),
-        trade_count=None if pd.isna(row.trade_count) else float(row.trade_count),
-        vwap=None if pd.isna(row.vwap) else float(row.vwap),
-    )
+_PRICE_COLUMNS = ("open", "high", "low", "close", "volume", "trade_count", "vwap")
+
+
+@dataclass(frozen=True)
+class TapeColumns:
+    """The replay window's bars as columns, ordered by (minute, symbol): the bars of minute
+    ``i`` are rows ``offsets[i]:offsets[i + 1]``; ``symbol_codes`` index ``symbol_names``;
+    a missing ``trade_count`` or ``vwap`` is NaN."""
+
+    offsets: np.ndarray
+    symbol_names: tuple[str, ...]
+    symbol_codes: np.ndarray
+    values: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, replay: pd.DataFrame, minutes: pd.DatetimeIndex) -> TapeColumns:
+        """``replay`` sorted by (timestamp, symbol); ``minutes`` its distinct timestamps."""
+        stamps = pd.DatetimeIndex(replay["timestamp"]).asi8
+        starts = np.searchsorted(stamps, minutes.asi8, side="left")
+        offsets = np.append(starts, len(replay)).astype(np.int64)
+        codes, names = pd.factorize(replay["symbol"], sort=True)
+        return cls(
+            offsets=offsets,
+            symbol_names=tuple(str(name) for name in names),
+            symbol_codes=codes.astype(np.int32),
+            values={c: replay[c].to_numpy(dtype=np.float64, copy=True) for c in _PRICE_COLUMNS},
+        )
+
+    def bars(self, index: int, minute: dt.datetime) -> dict[str, Bar]:
+        """The bars of minute ``index`` (starting at ``minute``), built from the slices."""
+        start, stop = int(self.offsets[index]), int(self.offsets[index + 1])
+        names = self.symbol_names
+        columns = [self.values[c][start:stop].tolist() for c in _PRICE_COLUMNS]
+        bars: dict[str, Bar] = {}
+        for code, o, h, low, c, v, n, vw in zip(
+            self.symbol_codes[start:stop].tolist(), *columns, strict=True
+        ):
+            symbol = names[code]
+            bars[symbol] = Bar(
+                symbol, minute, o, h, low, c, v, None if n != n else n, None if vw != vw else vw
+            )
+        return bars
+
+
+class MinuteBars(Sequence[dict[str, Bar]]):
+    """``tape.bars_by_minute[i]``: the bars of minute ``i`` by symbol, built on access."""
+
+    def __init__(self, minutes: tuple[dt.datetime, ...], columns: TapeColumns) -> None:
+        self._minutes = minutes
+        self._columns = columns
+
+    def __len__(self) -> int:
+        return len(self._minutes)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Bar]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Bar]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Bar] | list[dict[str, Bar]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._columns.bars(index, self._minutes[index])
 
 
 @dataclass(frozen=True)
 class SessionTape:
-    """The replay window of one session: ``minutes[i]`` and the bars of that minute."""
+    """The replay window of one session: ``minutes[i]`` and the bars of that minute
+    (``bars_by_minute[i]``, built from columns when read: the tape holds no bar objects)."""
 
     session: Session
     window_start: dt.datetime
     window_end: dt.datetime
     minutes: tuple[dt.datetime, ...]
-    bars_by_minute: tuple[dict[str, Bar], ...]
+    columns: TapeColumns
     all_bars: pd.DataFrame
     reference_prices: dict[str, Decimal]
     opening_prices: dict[str, Decimal]
+
+    @property
+    def bars_by_minute(self) -> MinuteBars:
+        return MinuteBars(self.minutes, self.columns)
 
     @classmethod
     def build(
@@ -104,11 +164,11 @@ class SessionTape:
             window_end = min(session.close, window_start + dt.timedelta(minutes=minute_count))
         in_window = (bars["timestamp"] >= window_start) & (bars["timestamp"] < window_end)
         replay = bars[in_window].sort_values(["timestamp", "symbol"], kind="stable")
-        grouped: dict[dt.datetime, dict[str, Bar]] = {}
-        for row in replay.itertuples(index=False):
-            bar = _bar_from_row(row)
-            grouped.setdefault(bar.timestamp, {})[bar.symbol] = bar
-        minutes = tuple(sorted(grouped))
+        # a symbol repeated within a minute: the last bar stands (as a dict keyed by symbol)
+        replay = replay.drop_duplicates(["timestamp", "symbol"], keep="last")
+        stamps = pd.DatetimeIndex(replay["timestamp"].unique())
+        minutes = tuple(stamp.to_pydatetime() for stamp in stamps)
+        columns = TapeColumns.of(replay.reset_index(drop=True), stamps)
         before = bars[bars["timestamp"] < window_start]
         reference: dict[str, Decimal] = {}
         for symbol, group in before.groupby("symbol"):
@@ -116,15 +176,17 @@ class SessionTape:
         opening: dict[str, Decimal] = {}
         for symbol, group in bars.groupby("symbol"):
             opening[str(symbol)] = Decimal(str(float(group["open"].iloc[0])))
-        for minute in minutes:
-            for symbol, bar in grouped[minute].items():
-                reference.setdefault(symbol, Decimal(str(bar.open)))
+        first_in_window = replay.drop_duplicates("symbol", keep="first")
+        for symbol, first_open in zip(
+            first_in_window["symbol"].tolist(), first_in_window["open"].tolist(), strict=True
+        ):
+            reference.setdefault(symbol, Decimal(str(float(first_open))))
         return cls(
             session=session,
             window_start=window_start,
             window_end=window_end,
             minutes=minutes,
-            bars_by_minute=tuple(grouped[m] for m in minutes),
+            columns=columns,
             all_bars=every_bar,
             reference_prices=reference,
             opening_prices=opening,

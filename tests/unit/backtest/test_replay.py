@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pandas as pd
@@ -79,3 +80,24 @@ def test_benchmark_is_buy_and_hold_of_the_reference(setup) -> None:
     expected = 100000 - shares * spy["open"].iloc[0] + shares * spy["close"].iloc[-1]
     assert result.equity_curve["benchmark_equity"].iloc[-1] == pytest.approx(expected, rel=1e-9)
     assert result.metrics["benchmark_return"] == pytest.approx(expected / 100000 - 1, rel=1e-9)
+
+
+def test_scoring_threads_change_no_result_and_the_model_keeps_its_own_setting(setup) -> None:
+    bars, features, model = setup
+
+    def threads() -> str:
+        config = json.loads(model.booster.save_config())
+        return str(config["learner"]["generic_param"]["nthread"])
+
+    before = threads()
+    decision = DecisionConfig(strategy=StrategyConfig(buy_threshold=0.6))
+    one = run_backtest(
+        bars, features, model, 1, BacktestConfig(decision=decision, scoring_threads=1)
+    )
+    two = run_backtest(
+        bars, features, model, 1, BacktestConfig(decision=decision, scoring_threads=2)
+    )
+    pd.testing.assert_frame_equal(one.equity_curve, two.equity_curve)
+    pd.testing.assert_frame_equal(one.orders, two.orders)
+    assert one.decision_counts == two.decision_counts
+    assert threads() == before == "1"

@@ -107,6 +107,38 @@ def test_selling_realizes_pnl_and_counts_a_day_trade_once() -> None:
     assert book.day_trades == [FULL_DAY]
 
 
+def test_day_trades_follow_each_new_fill_a_resumed_day_and_the_next_day() -> None:
+    book = Book(cash=Decimal("10000"))
+    entry = intent()
+    book.on_submitted(entry)
+    book.on_update(update(entry, TradeEventType.FILL, "10", "e1", "10", "100"), FULL_DAY)
+    assert book.day_trades == []  # read (and counted) before the exit
+    exit_ = intent(OrderSide.SELL, qty="4", cid="o2")
+    book.on_submitted(exit_)
+    book.on_update(update(exit_, TradeEventType.FILL, "4", "e2", "4", "101"), FULL_DAY)
+    assert book.day_trades == [FULL_DAY]
+    again = intent(cid="o3")
+    book.on_submitted(again)
+    book.on_update(update(again, TradeEventType.FILL, "10", "e3", "10", "100"), FULL_DAY)
+    last = intent(OrderSide.SELL, qty="16", cid="o4")
+    book.on_submitted(last)
+    book.on_update(update(last, TradeEventType.FILL, "16", "e4", "16", "101"), FULL_DAY)
+    assert book.day_trades == [FULL_DAY, FULL_DAY]
+    # a restart resumes the day from the ledger's fills: counted from those, not remembered
+    book.resume_day(
+        FULL_DAY,
+        buys_per_symbol={"AAPL": 1},
+        day_start_equity=None,
+        fills=[("AAPL", OrderSide.BUY, Decimal("5"))],
+        overnight={},
+        earlier_day_trades=[],
+        seen_executions=set(),
+    )
+    assert book.day_trades == []
+    book.new_day()
+    assert book.earlier_day_trades == [] and book.day_trades == []
+
+
 def test_a_rejected_buy_is_released_and_not_counted() -> None:
     book = Book(cash=Decimal("10000"))
     order = intent()

@@ -51,6 +51,33 @@ def test_tape_replays_the_requested_window_minute_by_minute() -> None:
     assert float(built.reference_prices["SPY"]) == spy_before["close"]
 
 
+def test_tape_bars_are_the_source_rows_with_missing_counts_as_none() -> None:
+    frame = synthetic(DAY, SYMBOLS)
+    frame.loc[frame["symbol"] == "MSFT", "trade_count"] = float("nan")
+    frame.loc[frame["symbol"] == "AAPL", "vwap"] = float("nan")
+    session = calendar.session(DAY)
+    built = SessionTape.build(session, frame, first_minute=0, minute_count=None)
+    assert len(built.bars_by_minute) == len(built.minutes) == session.minutes
+    rows = frame.set_index(["timestamp", "symbol"]).sort_index()
+    for index in (0, 17, len(built.minutes) - 1):
+        minute = built.minutes[index]
+        bars = built.bars_by_minute[index]
+        assert list(bars) == sorted(bars), "a minute's bars are in symbol order"
+        for symbol, bar in bars.items():
+            row = rows.loc[(pd.Timestamp(minute), symbol)]
+            assert (bar.symbol, bar.timestamp) == (symbol, minute)
+            assert (bar.open, bar.high, bar.low, bar.close, bar.volume) == tuple(
+                float(row[c]) for c in ("open", "high", "low", "close", "volume")
+            )
+            assert (
+                bar.trade_count is None if symbol == "MSFT" else bar.trade_count == row.trade_count
+            )
+            assert bar.vwap is None if symbol == "AAPL" else bar.vwap == row.vwap
+    assert built.bars_by_minute[-1] == built.bars_by_minute[len(built.minutes) - 1]
+    with pytest.raises(IndexError):
+        built.bars_by_minute[len(built.minutes)]
+
+
 def test_page_tokens_round_trip() -> None:
     stamp = dt.datetime(2026, 3, 2, 15, 4, tzinfo=dt.UTC)
     symbol, decoded = decode_page_token(encode_page_token("MSFT", stamp))
