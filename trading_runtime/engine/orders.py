@@ -331,9 +331,15 @@ class OrderDesk:
         working = self._book.working.get(snapshot.client_order_id)
         if working is None:
             return
-        if snapshot.status.is_terminal:
+        applied = snapshot.qty - working.remaining_qty  # executions the book has applied
+        if snapshot.status.is_terminal and snapshot.filled_qty <= applied:
             del self._book.working[snapshot.client_order_id]
             self._on_released(snapshot.client_order_id)
+        elif snapshot.status.is_terminal:
+            # Final at the broker with executions the book has not applied yet (on their way
+            # on the stream, or lost and caught up from the broker): the order keeps its side
+            # busy until they arrive, so no second order goes out for shares already sold.
+            return
         else:
             working.remaining_qty = snapshot.remaining_qty
 
