@@ -137,6 +137,31 @@ def _bars(frame: pd.DataFrame) -> list[Bar]:
     ]
 
 
+def _engine(
+    session_key: str, clock: ScaledClock, market_data: Any, ledger: Any, history: Any = None
+) -> LiveEngine:
+    """The engine these tests drive: the full day's symbols on the scaled clock, a silent
+    trade stream, no mid-session reconciliation."""
+    return LiveEngine(
+        EngineConfig(
+            trading_day=FULL_DAY,
+            symbols=SYMBOLS[1:],
+            reference_symbol="SPY",
+            session_key=session_key,
+            minute_grace_s=GRACE_S,
+            idle_timeout_s=30.0,
+            reconcile_every_minutes=10_000,
+        ),
+        broker=Broker(clock),  # type: ignore[arg-type]
+        market_data=market_data,
+        trade_updates=lambda on_update: Silent(),
+        models=Models(),  # type: ignore[arg-type]
+        ledger=ledger,
+        clock=clock,
+        history=history,
+    )
+
+
 def test_minutes_close_on_the_clock_and_late_or_updated_bars_only_amend_the_state() -> None:
     frame = day_bars(FULL_DAY, SYMBOLS[1:])
     first_live = SESSION.close - LIVE_MINUTES * ONE_MINUTE
@@ -160,22 +185,8 @@ def test_minutes_close_on_the_clock_and_late_or_updated_bars_only_amend_the_stat
     clock = ScaledClock(first_live - dt.timedelta(seconds=5))
     ledger = Ledger()
     closed_at: dict[dt.datetime, dt.datetime] = {}
-    engine = LiveEngine(
-        EngineConfig(
-            trading_day=FULL_DAY,
-            symbols=SYMBOLS[1:],
-            reference_symbol="SPY",
-            session_key="wall-clock",
-            minute_grace_s=GRACE_S,
-            idle_timeout_s=30.0,
-            reconcile_every_minutes=10_000,
-        ),
-        broker=Broker(clock),  # type: ignore[arg-type]
-        market_data=lambda on_bar, on_rejected: Feed(clock, script, on_bar),
-        trade_updates=lambda on_update: Silent(),
-        models=Models(),  # type: ignore[arg-type]
-        ledger=ledger,  # type: ignore[arg-type]
-        clock=clock,
+    engine = _engine(
+        "wall-clock", clock, lambda on_bar, on_rejected: Feed(clock, script, on_bar), ledger
     )
     close_minute = engine.features.close_minute
 
@@ -237,22 +248,11 @@ def test_a_session_started_after_the_open_warms_up_from_history_and_decides_at_o
 
     clock = ScaledClock(first_live + dt.timedelta(seconds=1))  # restarted mid-session
     ledger = Ledger()
-    engine = LiveEngine(
-        EngineConfig(
-            trading_day=FULL_DAY,
-            symbols=SYMBOLS[1:],
-            reference_symbol="SPY",
-            session_key="warm",
-            minute_grace_s=GRACE_S,
-            idle_timeout_s=30.0,
-            reconcile_every_minutes=10_000,
-        ),
-        broker=Broker(clock),  # type: ignore[arg-type]
-        market_data=lambda on_bar, on_rejected: Feed(clock, script, on_bar),
-        trade_updates=lambda on_update: Silent(),
-        models=Models(),  # type: ignore[arg-type]
-        ledger=ledger,  # type: ignore[arg-type]
-        clock=clock,
+    engine = _engine(
+        "warm",
+        clock,
+        lambda on_bar, on_rejected: Feed(clock, script, on_bar),
+        ledger,
         history=history,
     )
     report = asyncio.run(engine.run())
@@ -319,24 +319,7 @@ def test_bars_missed_while_the_stream_was_down_are_backfilled_from_history() -> 
         return feeds[-1]
 
     clock = ScaledClock(first_live - dt.timedelta(seconds=5))
-    engine = LiveEngine(
-        EngineConfig(
-            trading_day=FULL_DAY,
-            symbols=SYMBOLS[1:],
-            reference_symbol="SPY",
-            session_key="backfill",
-            minute_grace_s=GRACE_S,
-            idle_timeout_s=30.0,
-            reconcile_every_minutes=10_000,
-        ),
-        broker=Broker(clock),  # type: ignore[arg-type]
-        market_data=feed,
-        trade_updates=lambda on_update: Silent(),
-        models=Models(),  # type: ignore[arg-type]
-        ledger=Ledger(),  # type: ignore[arg-type]
-        clock=clock,
-        history=history,
-    )
+    engine = _engine("backfill", clock, feed, Ledger(), history=history)
     report = asyncio.run(engine.run())
 
     assert report.status == "completed", report.reason
@@ -390,22 +373,8 @@ def test_a_dead_lettered_ledger_write_fails_the_session_with_the_count() -> None
     )
     clock = ScaledClock(first_live - dt.timedelta(seconds=5))
     ledger = FailingLedger()
-    engine = LiveEngine(
-        EngineConfig(
-            trading_day=FULL_DAY,
-            symbols=SYMBOLS[1:],
-            reference_symbol="SPY",
-            session_key="dead-letter",
-            minute_grace_s=GRACE_S,
-            idle_timeout_s=30.0,
-            reconcile_every_minutes=10_000,
-        ),
-        broker=Broker(clock),  # type: ignore[arg-type]
-        market_data=lambda on_bar, on_rejected: Feed(clock, script, on_bar),
-        trade_updates=lambda on_update: Silent(),
-        models=Models(),  # type: ignore[arg-type]
-        ledger=ledger,  # type: ignore[arg-type]
-        clock=clock,
+    engine = _engine(
+        "dead-letter", clock, lambda on_bar, on_rejected: Feed(clock, script, on_bar), ledger
     )
     try:
         asyncio.run(engine.run())
