@@ -35,17 +35,25 @@ import pandas as pd
 from trading_runtime.backtest.driver import VenueDriver
 from trading_runtime.backtest.results import BacktestResult, Recorder, benchmark, metrics
 from trading_runtime.core.book import Book
-from trading_runtime.core.minute import DecisionConfig, build_predictions, decide_minute
+from trading_runtime.core.minute import (
+    DecisionConfig,
+    build_predictions,
+    decide_minute,
+    decides_without_predictions,
+)
 from trading_runtime.domain.bars import Bar
 from trading_runtime.domain.enums import Action
 from trading_runtime.features.spec import FEATURE_SPEC, FeatureSpec
 from trading_runtime.marketdata import calendar
 from trading_runtime.marketdata.universe import REFERENCE_SYMBOL
 from trading_runtime.modeling.artifact import TradingModel
-from trading_runtime.strategy.rules import may_act
+from trading_runtime.strategy.rules import signals
 from trading_runtime.venue import FillModelConfig, IdSource, Venue
 
 ONE_MINUTE = dt.timedelta(minutes=1)
+_PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+_HOLD = Action.HOLD.value
+_ZERO = Decimal(0)
 
 __all__ = ["BacktestConfig", "BacktestResult", "run_backtest"]
 
@@ -75,43 +83,17 @@ def run_backtest(
 ) -> BacktestResult:
     """Replay ``bars`` (every symbol incl. the reference) with ``features`` of the same days."""
     model.check_compatible(spec)
-    complete = features[features["complete"].to_numpy(dtype=bool)]
-    feature_order = np.argsort(_nanoseconds(complete["timestamp"]), kind="stable")
-    complete = complete.iloc[feature_order]
-    feature_ns = _nanoseconds(complete["timestamp"])
-    feature_values = complete[list(spec.names)].to_numpy(dtype=np.float32)
-    prediction_codes, prediction_names = pd.factorize(complete["symbol"])
-    prediction_symbols = np.asarray(prediction_names, dtype=object)[prediction_codes]
-    code_of = {str(name): code for code, name in enumerate(prediction_names)}
-    held_by_code = np.zeros(len(prediction_names), dtype=bool)
-    prediction_closes = complete["close"].to_numpy(dtype=float)
-    bars = bars.sort_values(["timestamp", "symbol"], kind="stable").reset_index(drop=True)
-    bar_ns = _nanoseconds(bars["timestamp"])
-    local_days = pd.DatetimeIndex(bars["timestamp"]).tz_convert(calendar.NEW_YORK).normalize()
-    days = sorted(local_days.unique().date)
-
-    closes_column = bars["close"].to_numpy(dtype=float)
-    price_columns = {
-        c: bars[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close", "volume")
-    }
-    codes, symbol_names = pd.factorize(bars["symbol"])
-    rows_by_symbol = {
-        str(name): np.flatnonzero(codes == code) for code, name in enumerate(symbol_names)
-    }
-    bar_code = {str(name): code for code, name in enumerate(symbol_names)}
+    rows = _FeatureRows.of(features, spec)
+    tape = _BarTape.of(bars)
     processed = 0  # bars before this row have been seen (quotes look no further)
 
     def quote(symbol: str) -> Decimal | None:
         """The symbol's latest close so far (market-buy reservations)."""
-        rows = rows_by_symbol.get(symbol)
-        if rows is None:
-            return None
-        at = int(np.searchsorted(rows, processed)) - 1
-        return None if at < 0 else Decimal(str(closes_column[rows[at]]))
+        return tape.last_close(symbol, processed)
 
     venue = Venue(
         starting_cash=config.starting_cash,
-        symbols=set(rows_by_symbol),
+        symbols=set(tape.code_of),
         fill_model=config.fill_model,
         ids=IdSource(config.id_seed),
         quote=quote,
@@ -122,101 +104,106 @@ def run_backtest(
     curve: list[tuple[float, float, float]] = []
     curve_times: list[pd.DatetimeIndex] = []
     counts = {action.value: 0 for action in Action}
-    strategy = config.decision.strategy
+    flattens = decides_without_predictions(config.decision)
+    opens, highs, lows, closes, volumes = tape.open, tape.high, tape.low, tape.close, tape.volume
+    symbol_of = rows.symbols
 
-    for day in days:
+    for day in tape.days:
         session = calendar.session(day)
         driver.day = day
-        if day != days[0]:
+        if day != tape.days[0]:
             book.new_day()
         timestamps = session.bar_timestamps()
         minute_ns = timestamps.as_unit("ns").asi8
-        bar_low = np.searchsorted(bar_ns, minute_ns, "left")
-        bar_high = np.searchsorted(bar_ns, minute_ns, "right")
-        feature_low = np.searchsorted(feature_ns, minute_ns, "left")
-        feature_high = np.searchsorted(feature_ns, minute_ns, "right")
-        # The session's predictions, in one call.
+        bar_low = np.searchsorted(tape.ns, minute_ns, "left")
+        bar_high = np.searchsorted(tape.ns, minute_ns, "right")
+        feature_low = np.searchsorted(rows.ns, minute_ns, "left")
+        feature_high = np.searchsorted(rows.ns, minute_ns, "right")
+        # The session's predictions, in one call, and the rows that can act (the strategy's
+        # entry and exit tests): a row without a buy signal acts only for a held symbol
+        # with a sell signal; every other row is a HOLD, counted, not built.
         first, last = int(feature_low[0]), int(feature_high[-1])
         with scoring_threads(model, config.scoring_threads):
-            probabilities = model.predict_proba(feature_values[first:last])
-        p_up = probabilities[:, 2]
+            probabilities = model.predict_proba(rows.values[first:last])
+        buy, sell = signals(probabilities, config.decision.strategy)
+        buy_rows = (np.flatnonzero(buy) + first).tolist()
+        sell_rows = (np.flatnonzero(sell & ~buy) + first).tolist()
+        buy_from, buy_to = _bounds(buy_rows, feature_low, feature_high)
+        sell_from, sell_to = _bounds(sell_rows, feature_low, feature_high)
+        row_counts = (feature_high - feature_low).tolist()
         # The session's bars as a (minute, symbol) -> row table (-1: no bar), in one scatter.
-        row_at = _row_table(bar_low[0], bar_high[-1], bar_ns, codes, minute_ns, len(symbol_names))
+        row_at = tape.row_table(int(bar_low[0]), int(bar_high[-1]), minute_ns)
         moments = timestamps.to_pydatetime()
+        has_bars = (bar_high > bar_low).tolist()
+        highs_of_minute = bar_high.tolist()
         replayed: list[int] = []
-        for k in range(len(timestamps)):
-            low, high = int(bar_low[k]), int(bar_high[k])
-            if low == high:
+        for k, moment in enumerate(moments):
+            if not has_bars[k]:
                 continue
             replayed.append(k)
-            moment = moments[k]
             minute_rows = row_at[k]
-            # Only held symbols (marks) and symbols with working orders (fills) need bars.
-            needed = set(book.positions) | venue.open_order_symbols()
-            minute_bars = {}
-            for symbol in needed:
-                i = int(minute_rows[bar_code[symbol]]) if symbol in bar_code else -1
-                if i >= 0:
-                    minute_bars[symbol] = Bar(
-                        symbol,
-                        moment,
-                        price_columns["open"][i],
-                        price_columns["high"][i],
-                        price_columns["low"][i],
-                        price_columns["close"][i],
-                        price_columns["volume"][i],
-                    )
-            driver.minute(moment, minute_bars)
-            processed = high
-            for symbol in book.positions:
-                i = int(minute_rows[bar_code[symbol]]) if symbol in bar_code else -1
-                if i >= 0:
-                    book.mark(symbol, Decimal(str(closes_column[i])))
-            start, stop = int(feature_low[k]), int(feature_high[k])
-            if start < stop:
-                rows = np.arange(start, stop)
-                # The strategy's own pre-filter: rows that can only HOLD are counted, not built.
-                held_by_code[:] = False
-                for symbol in book.positions:
-                    if symbol in code_of:
-                        held_by_code[code_of[symbol]] = True
-                held = held_by_code[prediction_codes[start:stop]]
-                acting = may_act(p_up[start - first : stop - first], held, strategy)
-                counts[Action.HOLD.value] += int((~acting).sum())
-                rows = rows[acting]
-                if len(rows) or book.positions:
-                    predictions = build_predictions(
-                        prediction_symbols[rows],
-                        [moment] * len(rows),
-                        prediction_closes[rows],
-                        probabilities[rows - first],
-                        model_version_id,
-                    )
-                    decisions = decide_minute(
-                        predictions,
-                        book.state(moment),
-                        session,
-                        moment,
-                        config.decision,
-                        config.session_key,
-                    )
-                    for decision in decisions:
-                        counts[decision.action.value] += 1
-                        if decision.intent is None:
-                            continue
-                        price = (
-                            decision.prediction.price
-                            if decision.prediction
-                            else float(book.last_prices[decision.symbol])
+            # Only symbols with working orders (fills) need bars; held ones need closes.
+            working = venue.open_order_symbols()
+            if working:
+                minute_bars = {}
+                for symbol in working:
+                    i = int(minute_rows[tape.code_of[symbol]]) if symbol in tape.code_of else -1
+                    if i >= 0:
+                        minute_bars[symbol] = Bar(
+                            symbol, moment, opens[i], highs[i], lows[i], closes[i], volumes[i]
                         )
-                        driver.submit(
-                            decision.intent,
-                            now=moment + ONE_MINUTE,
-                            expires_at=session.close,
-                            model_version_id=model_version_id,
-                            decision_price=price,
-                        )
-            curve.append((float(book.equity), float(book.cash), float(book.market_value)))
+                driver.minute(moment, minute_bars)
+            processed = highs_of_minute[k]
+            positions = book.positions
+            for symbol in positions:
+                i = int(minute_rows[tape.code_of[symbol]]) if symbol in tape.code_of else -1
+                if i >= 0:
+                    book.mark(symbol, Decimal(str(closes[i])))
+            acting = buy_rows[buy_from[k] : buy_to[k]]
+            if positions:
+                held_sells = [
+                    r
+                    for r in sell_rows[sell_from[k] : sell_to[k]]
+                    if symbol_of[r] in positions
+                ]
+                if held_sells:
+                    acting = sorted(acting + held_sells)
+            counts[_HOLD] += row_counts[k] - len(acting)
+            if acting or (positions and flattens):
+                predictions = build_predictions(
+                    [symbol_of[r] for r in acting],
+                    [moment] * len(acting),
+                    rows.closes[acting],
+                    probabilities[[r - first for r in acting]],
+                    model_version_id,
+                )
+                decisions = decide_minute(
+                    predictions,
+                    book.state(moment),
+                    session,
+                    moment,
+                    config.decision,
+                    config.session_key,
+                )
+                for decision in decisions:
+                    counts[decision.action.value] += 1
+                    if decision.intent is None:
+                        continue
+                    price = (
+                        decision.prediction.price
+                        if decision.prediction
+                        else float(book.last_prices[decision.symbol])
+                    )
+                    driver.submit(
+                        decision.intent,
+                        now=moment + ONE_MINUTE,
+                        expires_at=session.close,
+                        model_version_id=model_version_id,
+                        decision_price=price,
+                    )
+            cash = book.cash
+            market_value = book.market_value if book.positions else _ZERO
+            curve.append((float(cash + market_value), float(cash), float(market_value)))
         curve_times.append(timestamps[replayed])
         driver.end_session(session.close)
     for order in venue.open_orders():
@@ -225,8 +212,13 @@ def run_backtest(
     equity_curve = pd.DataFrame(curve, columns=["equity", "cash", "market_value"])
     stamps = curve_times[0].append(curve_times[1:]) if curve_times else pd.DatetimeIndex([])
     equity_curve.insert(0, "timestamp", pd.Series(stamps, dtype=stamps.dtype))
+    reference = tape.rows_of(config.reference_symbol)
     equity_curve["benchmark_equity"] = benchmark(
-        bars, equity_curve["timestamp"], config.starting_cash, config.reference_symbol
+        tape.ns[reference],
+        tape.open[reference],
+        tape.close[reference],
+        stamps.as_unit("ns").asi8,
+        config.starting_cash,
     )
     orders_frame = pd.DataFrame(recorder.orders)
     fills_frame = pd.DataFrame(recorder.fills)
@@ -250,6 +242,31 @@ def run_backtest(
     )
 
 
+@dataclass(frozen=True)
+class _FeatureRows:
+    """The complete feature rows in time order (stable): their UTC nanoseconds, model inputs,
+    symbols (one ``str`` each) and closes."""
+
+    ns: np.ndarray
+    values: np.ndarray
+    symbols: list[str]
+    closes: np.ndarray
+
+    @classmethod
+    def of(cls, features: pd.DataFrame, spec: FeatureSpec) -> _FeatureRows:
+        # Columns are taken before rows are selected, so the frame is never copied whole.
+        selected = np.flatnonzero(features["complete"].to_numpy(dtype=bool))
+        ns = _nanoseconds(features["timestamp"])[selected]
+        if len(ns) and (np.diff(ns) < 0).any():
+            order = np.argsort(ns, kind="stable")
+            selected, ns = selected[order], ns[order]
+        values = np.take(features[list(spec.names)].to_numpy(dtype=np.float32), selected, axis=0)
+        codes, names = pd.factorize(features["symbol"])
+        symbols = np.asarray(names, dtype=object)[codes[selected]].tolist()
+        closes = features["close"].to_numpy(dtype=float)[selected]
+        return cls(ns, values, symbols, closes)
+
+
 @contextmanager
 def scoring_threads(model: TradingModel, threads: int) -> Iterator[None]:
     """Predict with ``threads`` XGBoost threads inside the block, then restore the booster's
@@ -264,19 +281,75 @@ def scoring_threads(model: TradingModel, threads: int) -> Iterator[None]:
         booster.set_param({"nthread": previous})
 
 
-def _row_table(
-    low: int, high: int, bar_ns: np.ndarray, codes: np.ndarray, minute_ns: np.ndarray, symbols: int
-) -> np.ndarray:
-    """``table[k, code]``: the row of symbol ``code``'s bar in minute ``k`` (of ``minute_ns``)
-    among bar rows ``low .. high - 1``, or -1."""
-    table = np.full((len(minute_ns), symbols), -1, dtype=np.int64)
-    rows = np.arange(low, high)
-    minute = np.searchsorted(minute_ns, bar_ns[low:high])
-    on_grid = minute < len(minute_ns)
-    on_grid[on_grid] = minute_ns[minute[on_grid]] == bar_ns[low:high][on_grid]
-    # reversed, so that of a symbol's bars repeated within a minute the first one stands
-    table[minute[on_grid][::-1], codes[low:high][on_grid][::-1]] = rows[on_grid][::-1]
-    return table
+@dataclass(frozen=True)
+class _BarTape:
+    """The bars in time order, then symbol order (stable), as columns: UTC nanoseconds,
+    prices and volume, each row's symbol code (``code_of``), and the trading days they cover.
+    A symbol's rows are found when first asked for (quotes, the benchmark)."""
+
+    ns: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    codes: np.ndarray
+    code_of: dict[str, int]
+    days: list[dt.date]
+    _rows_of: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, bars: pd.DataFrame) -> _BarTape:
+        ns = _nanoseconds(bars["timestamp"])
+        codes, names = pd.factorize(bars["symbol"], sort=True)
+        columns = [bars[c].to_numpy(dtype=float) for c in _PRICE_COLUMNS]
+        step = np.diff(ns)
+        if (step < 0).any() or ((step == 0) & (np.diff(codes) < 0)).any():
+            order = np.lexsort((codes, ns))
+            ns, codes = ns[order], codes[order]
+            columns = [column[order] for column in columns]
+        minutes = ns[np.r_[True, ns[1:] != ns[:-1]]] if len(ns) else ns
+        local = pd.DatetimeIndex(minutes, tz="UTC").tz_convert(calendar.NEW_YORK).normalize()
+        return cls(
+            ns,
+            *columns,
+            codes=codes,
+            code_of={str(name): code for code, name in enumerate(names)},
+            days=sorted(local.unique().date),
+        )
+
+    def rows_of(self, symbol: str) -> np.ndarray:
+        """The rows of ``symbol``'s bars, in time order (none for an unknown symbol)."""
+        rows = self._rows_of.get(symbol)
+        if rows is None:
+            code = self.code_of.get(symbol, -1)
+            rows = self._rows_of[symbol] = np.flatnonzero(self.codes == code) if code >= 0 else self.codes[:0]
+        return rows
+
+    def last_close(self, symbol: str, before: int) -> Decimal | None:
+        """The close of ``symbol``'s last bar among rows ``0 .. before - 1``, if any."""
+        rows = self.rows_of(symbol)
+        at = int(np.searchsorted(rows, before)) - 1
+        return None if at < 0 else Decimal(str(self.close[rows[at]]))
+
+    def row_table(self, low: int, high: int, minute_ns: np.ndarray) -> np.ndarray:
+        """``table[k, code]``: the row of symbol ``code``'s bar in minute ``k`` (of
+        ``minute_ns``) among rows ``low .. high - 1``, or -1."""
+        table = np.full((len(minute_ns), len(self.code_of)), -1, dtype=np.int64)
+        rows = np.arange(low, high)
+        ns = self.ns[low:high]
+        minute = np.searchsorted(minute_ns, ns)
+        on_grid = minute < len(minute_ns)
+        on_grid[on_grid] = minute_ns[minute[on_grid]] == ns[on_grid]
+        # reversed, so that of a symbol's bars repeated within a minute the first one stands
+        table[minute[on_grid][::-1], self.codes[low:high][on_grid][::-1]] = rows[on_grid][::-1]
+        return table
+
+
+def _bounds(rows: list[int], low: np.ndarray, high: np.ndarray) -> tuple[list[int], list[int]]:
+    """Where each minute's rows ``low[k] .. high[k] - 1`` start and end in sorted ``rows``."""
+    ordered = np.asarray(rows, dtype=np.int64)
+    return np.searchsorted(ordered, low).tolist(), np.searchsorted(ordered, high).tolist()
 
 
 def _nanoseconds(timestamps: pd.Series) -> np.ndarray:

@@ -124,17 +124,29 @@ def _order_row(
 
 
 def benchmark(
-    bars: pd.DataFrame, timestamps: pd.Series, starting_cash: Decimal, reference_symbol: str
+    stamps: np.ndarray,
+    opens: np.ndarray,
+    closes: np.ndarray,
+    curve_stamps: np.ndarray,
+    starting_cash: Decimal,
 ) -> np.ndarray:
-    """Equity of buying the reference symbol at its first open with all the cash."""
-    reference = bars[bars["symbol"] == reference_symbol].set_index("timestamp")
-    if reference.empty or timestamps.empty:
-        return np.full(len(timestamps), float(starting_cash))
-    first_open = Decimal(str(reference["open"].iloc[0]))
+    """Equity of buying the reference symbol at its first open with all the cash, at each of
+    ``curve_stamps`` (UTC nanoseconds).
+
+    ``stamps``, ``opens``, ``closes``: the reference symbol's bars in time order. A curve
+    minute without a reference bar takes the close of the last curve minute with one (of the
+    first, before any). Raises ``ValueError`` when the reference has two bars in a minute.
+    """
+    if len(stamps) == 0 or len(curve_stamps) == 0:
+        return np.full(len(curve_stamps), float(starting_cash))
+    if (stamps[1:] == stamps[:-1]).any():
+        raise ValueError("the reference symbol has more than one bar in a minute")
+    first_open = Decimal(str(opens[0]))
     shares = (starting_cash / first_open).to_integral_value(rounding=ROUND_DOWN)
     leftover = float(starting_cash - shares * first_open)
-    closes = reference["close"].reindex(pd.DatetimeIndex(timestamps)).ffill().bfill().to_numpy()
-    return leftover + float(shares) * closes
+    at = np.minimum(np.searchsorted(stamps, curve_stamps), len(stamps) - 1)
+    marked = np.where(stamps[at] == curve_stamps, closes[at], np.nan)
+    return leftover + float(shares) * pd.Series(marked).ffill().bfill().to_numpy()
 
 
 def metrics(

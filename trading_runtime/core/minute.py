@@ -154,6 +154,12 @@ def decide_arrays(
     return MinuteDecisions(decisions, held_rows)
 
 
+def decides_without_predictions(config: DecisionConfig) -> bool:
+    """Whether :func:`decide_minute` can return a decision for a minute without predictions:
+    only a flattening sell (at the close, or on the kill switch), and only with positions."""
+    return config.strategy.flatten_at_close or config.flatten_on_kill_switch
+
+
 def decide_minute(
     predictions: Sequence[Prediction],
     state: PortfolioState,

@@ -81,6 +81,25 @@ def may_act(p_up: np.ndarray, held: np.ndarray, config: StrategyConfig) -> np.nd
     return np.asarray(held, dtype=bool) | (np.asarray(p_up) >= config.buy_threshold)
 
 
+def signals(probabilities: np.ndarray, config: StrategyConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The entry and exit tests of :func:`propose`, per row of ``probabilities`` (down, flat,
+    up): ``buy`` where ``P(up) >= buy_threshold``, ``sell`` where DOWN is the most likely
+    class (the first of equal maxima, as ``Prediction.direction``) and
+    ``P(down) >= sell_threshold``.
+
+    A row with neither signal is a HOLD whether its symbol is held or not; a row with only a
+    sell signal acts only for a held symbol. A vectorised pre-filter tighter than
+    :func:`may_act`, for callers that count the HOLDs rather than keep them (the backtest):
+    a held symbol's HOLD it drops may carry a reason of its own in :func:`decide_minute`
+    (flattening), never another action.
+    """
+    values = np.asarray(probabilities, dtype=np.float64)
+    p_down, p_flat, p_up = values[:, 0], values[:, 1], values[:, 2]
+    buy = p_up >= config.buy_threshold
+    down = ~((p_flat > p_down) | (p_up > p_down))
+    return buy, down & (p_down >= config.sell_threshold)
+
+
 def hold_reason(p_up: float, buy_threshold: float) -> str:
     """Why a symbol that is not held is not bought: its ``P(up)`` is below the threshold."""
     return f"p_up {p_up:.3f} below {buy_threshold}"

@@ -11,10 +11,11 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+import operator
 import random
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
@@ -265,6 +266,11 @@ class VenueOrder:
             _FILLED_AVERAGE_QUANTUM, ROUND_HALF_EVEN
         )
 
+    def __copy__(self) -> VenueOrder:
+        """A shallow copy, field by field (``copy.copy`` of a slotted dataclass otherwise
+        goes through pickling's state protocol, several times slower)."""
+        return VenueOrder(*_venue_order_fields(self))
+
     def snapshot(self) -> OrderSnapshot:
         return OrderSnapshot(
             broker_order_id=self.id,
@@ -281,6 +287,9 @@ class VenueOrder:
             submitted_at=self.created_at,
             updated_at=self.updated_at,
         )
+
+
+_venue_order_fields = operator.attrgetter(*(f.name for f in fields(VenueOrder)))
 
 
 @dataclass(frozen=True, slots=True)
