@@ -209,16 +209,23 @@ def run_backtest(
     for order in venue.open_orders():
         recorder.final(order)
 
-    equity_curve = pd.DataFrame(curve, columns=["equity", "cash", "market_value"])
     stamps = curve_times[0].append(curve_times[1:]) if curve_times else pd.DatetimeIndex([])
-    equity_curve.insert(0, "timestamp", pd.Series(stamps, dtype=stamps.dtype))
+    values = np.array(curve, dtype=float).reshape(len(curve), 3)
     reference = tape.rows_of(config.reference_symbol)
-    equity_curve["benchmark_equity"] = benchmark(
-        tape.ns[reference],
-        tape.open[reference],
-        tape.close[reference],
-        stamps.as_unit("ns").asi8,
-        config.starting_cash,
+    equity_curve = pd.DataFrame(
+        {
+            "timestamp": pd.Series(stamps, dtype=stamps.dtype),
+            "equity": values[:, 0],
+            "cash": values[:, 1],
+            "market_value": values[:, 2],
+            "benchmark_equity": benchmark(
+                tape.ns[reference],
+                tape.open[reference],
+                tape.close[reference],
+                stamps.as_unit("ns").asi8,
+                config.starting_cash,
+            ),
+        }
     )
     orders_frame = pd.DataFrame(recorder.orders)
     fills_frame = pd.DataFrame(recorder.fills)

@@ -168,7 +168,7 @@ def metrics(
     peak = np.maximum.accumulate(np.concatenate(([start], equity)))[1:]
     drawdown = (equity - peak) / peak
     std = float(returns.std(ddof=1)) if len(returns) > 1 else 0.0
-    filled = orders[orders["filled_qty"] > 0] if not orders.empty else orders
+    filled = int((orders["filled_qty"] > 0).sum()) if not orders.empty else 0
     total_return = float(equity[-1] / start - 1.0)
     side = orders["side"] if not orders.empty else pd.Series(dtype=str)
     return {
@@ -186,9 +186,9 @@ def metrics(
         "buy_orders": float((side == "buy").sum()),
         "sell_orders": float((side == "sell").sum()),
         "orders_rejected": float((orders["status"] == "rejected").sum()) if len(orders) else 0.0,
-        "orders_filled": float(len(filled)),
+        "orders_filled": float(filled),
         "fills": float(len(fills)),
-        "fill_rate": float(len(filled) / len(orders)) if len(orders) else 0.0,
+        "fill_rate": float(filled / len(orders)) if len(orders) else 0.0,
         "fees": float(fees),
         "realized_pnl": float(realized_pnl),
         "mean_slippage_bps": float(fills["slippage_bps"].mean()) if not fills.empty else 0.0,

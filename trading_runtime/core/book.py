@@ -20,6 +20,8 @@ from trading_runtime.domain.portfolio import AccountSnapshot, PortfolioState, Po
 from trading_runtime.risk.day_trades import count_day_trades
 
 _ZERO = Decimal(0)
+# day trades (one date each) and each symbol's fills of the day, as ``PortfolioState`` has them
+_FillsView = tuple[tuple[dt.date, ...], dict[str, tuple[tuple[OrderSide, Decimal], ...]]]
 
 
 @dataclass(slots=True)
@@ -53,6 +55,8 @@ class Book:
         self.overnight_qty = {symbol: p.qty for symbol, p in self.positions.items()}
         # today's day trades per symbol, counted from its fills once per change of them
         self._day_trades_by_symbol: dict[str, int] = {}
+        # day trades and fills as ``state`` hands them out, kept until the next fill or day
+        self._fills_view: _FillsView | None = None
         self.trading_day: dt.date | None = None
         self.fees_paid = _ZERO
         self.realized_pnl = _ZERO
@@ -106,6 +110,12 @@ class Book:
         )
 
     def state(self, timestamp: dt.datetime) -> PortfolioState:
+        if self._fills_view is None:
+            self._fills_view = (
+                tuple(self.day_trades),
+                {symbol: tuple(fills) for symbol, fills in self.fills_today.items()},
+            )
+        day_trades, fills_today = self._fills_view
         sides: dict[str, set[OrderSide]] = {}
         for order in self.working.values():
             sides.setdefault(order.symbol, set()).add(order.side)
@@ -121,8 +131,8 @@ class Book:
             buys_today=dict(self.buys_today),
             reserved_buying_power=self.reserved_buying_power,
             day_start_equity=self.day_start_equity,
-            day_trades=tuple(self.day_trades),
-            fills_today={symbol: tuple(fills) for symbol, fills in self.fills_today.items()},
+            day_trades=day_trades,
+            fills_today=dict(fills_today),
             overnight_qty=dict(self.overnight_qty),
         )
 
@@ -181,6 +191,7 @@ class Book:
             self.trading_day = trading_day
         self.fills_today.setdefault(fill.symbol, []).append((fill.side, fill.qty))
         self._day_trades_by_symbol.pop(fill.symbol, None)
+        self._fills_view = None
         self.cash -= fill.signed_qty * fill.price + fill.fee
         self.fees_paid += fill.fee
         self.last_prices.setdefault(fill.symbol, fill.price)
@@ -241,6 +252,7 @@ class Book:
             self.fills_today.setdefault(symbol, []).append((side, qty))
         self.overnight_qty = dict(overnight)
         self._day_trades_by_symbol.clear()
+        self._fills_view = None
         self.earlier_day_trades = list(earlier_day_trades)
         self._seen_executions |= seen_executions
 
@@ -249,6 +261,7 @@ class Book:
         self.fills_today.clear()
         self.overnight_qty = {symbol: p.qty for symbol, p in self.positions.items()}
         self._day_trades_by_symbol.clear()
+        self._fills_view = None
         self.trading_day = None
         self.buys_today.clear()
         self.day_start_equity = day_start_equity if day_start_equity is not None else self.equity
