@@ -173,8 +173,8 @@ def run_backtest(
                 predictions = build_predictions(
                     [symbol_of[r] for r in acting],
                     [moment] * len(acting),
-                    rows.closes[acting],
-                    probabilities[[r - first for r in acting]],
+                    [rows.closes[r] for r in acting],
+                    [probabilities[r - first].tolist() for r in acting],
                     model_version_id,
                 )
                 decisions = decide_minute(

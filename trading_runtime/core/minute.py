@@ -40,10 +40,11 @@ class DecisionConfig:
 def build_predictions(
     symbols: Sequence[str],
     timestamps: Sequence[dt.datetime],
-    closes: np.ndarray,
-    probabilities: np.ndarray,
+    closes: np.ndarray | Sequence[float],
+    probabilities: np.ndarray | Sequence[Sequence[float]],
     model_version_id: int | None,
 ) -> list[Prediction]:
+    """One ``Prediction`` per row: ``probabilities`` are (down, flat, up) per row."""
     return [
         Prediction(
             symbol=symbol,

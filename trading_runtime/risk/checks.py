@@ -74,14 +74,18 @@ def check_orders(
 ) -> list[RiskVerdict]:
     """Verdicts in the order of ``intents``; earlier approvals consume buying power."""
     verdicts: list[RiskVerdict] = []
+    if not intents:
+        return verdicts
     available = state.account.buying_power - state.reserved_buying_power
     killed = kill_switch_triggered(state, config)
-    day_trades = day_trades_in_window(state.day_trades, trading_day)
+    day_trades: int | None = None  # counted at the first sell
     for intent in intents:
         if intent.side is OrderSide.BUY:
             verdict, consumed = _check_buy(intent, state, config, available, killed)
             available -= consumed
         else:
+            if day_trades is None:
+                day_trades = day_trades_in_window(state.day_trades, trading_day)
             verdict = _check_sell(intent, state, config, day_trades)
             if verdict.approved is not None and _would_be_day_trade(intent, state):
                 day_trades += 1

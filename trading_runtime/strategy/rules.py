@@ -152,7 +152,6 @@ def _decide_one(
 ) -> Decision:
     symbol, timestamp = prediction.symbol, prediction.timestamp
     held = state.position_qty(symbol)
-    minutes_left = session.minutes - session.minute_index(timestamp) - 1
 
     def hold(reason: str) -> Decision:
         return Decision(symbol, timestamp, Action.HOLD, reason, prediction)
@@ -168,6 +167,7 @@ def _decide_one(
 
     if prediction.p_up < config.buy_threshold:
         return hold(hold_reason(prediction.p_up, config.buy_threshold))
+    minutes_left = session.minutes - session.minute_index(timestamp) - 1
     if minutes_left < config.no_entry_minutes_before_close:
         return hold("no new entries this close to the close")
     if state.buys_today.get(symbol, 0) >= config.max_buys_per_symbol_per_day:
