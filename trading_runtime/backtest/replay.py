@@ -162,9 +162,7 @@ def run_backtest(
             acting = buy_rows[buy_from[k] : buy_to[k]]
             if positions:
                 held_sells = [
-                    r
-                    for r in sell_rows[sell_from[k] : sell_to[k]]
-                    if symbol_of[r] in positions
+                    r for r in sell_rows[sell_from[k] : sell_to[k]] if symbol_of[r] in positions
                 ]
                 if held_sells:
                     acting = sorted(acting + held_sells)
@@ -317,9 +315,14 @@ class _BarTape:
             columns = [column[order] for column in columns]
         minutes = ns[np.r_[True, ns[1:] != ns[:-1]]] if len(ns) else ns
         local = pd.DatetimeIndex(minutes, tz="UTC").tz_convert(calendar.NEW_YORK).normalize()
+        opens, highs, lows, closes, volumes = columns
         return cls(
             ns,
-            *columns,
+            opens,
+            highs,
+            lows,
+            closes,
+            volumes,
             codes=codes,
             code_of={str(name): code for code, name in enumerate(names)},
             days=sorted(local.unique().date),
@@ -330,7 +333,9 @@ class _BarTape:
         rows = self._rows_of.get(symbol)
         if rows is None:
             code = self.code_of.get(symbol, -1)
-            rows = self._rows_of[symbol] = np.flatnonzero(self.codes == code) if code >= 0 else self.codes[:0]
+            rows = self._rows_of[symbol] = (
+                np.flatnonzero(self.codes == code) if code >= 0 else self.codes[:0]
+            )
         return rows
 
     def last_close(self, symbol: str, before: int) -> Decimal | None:

@@ -4,9 +4,11 @@ import datetime as dt
 import json
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from tests.support.reference_replay import reference_replay
 from trading_runtime.backtest.replay import BacktestConfig, run_backtest
 from trading_runtime.core.minute import DecisionConfig
 from trading_runtime.features.batch import compute_features
@@ -15,7 +17,9 @@ from trading_runtime.marketdata.synthetic import SyntheticMarket
 from trading_runtime.modeling.dataset import build_dataset
 from trading_runtime.modeling.labels import label_bars
 from trading_runtime.modeling.training import TrainingConfig, split_days, train_model
+from trading_runtime.risk.checks import RiskConfig
 from trading_runtime.strategy.rules import StrategyConfig
+from trading_runtime.venue import FillModelConfig, FillModelKind
 
 SYMBOLS = ["AAPL", "MSFT", "NVDA", "AMZN", "META", "TSLA"]
 
@@ -101,3 +105,68 @@ def test_scoring_threads_change_no_result_and_the_model_keeps_its_own_setting(se
     pd.testing.assert_frame_equal(one.orders, two.orders)
     assert one.decision_counts == two.decision_counts
     assert threads() == before == "1"
+
+
+# Configurations that reach every path of the minute loop: buys and signal sells, a flatten
+# at the close, the kill switch with and without flattening, the legacy day-trade guard,
+# partial fills, and orders that stay open for several minutes.
+_LOW = StrategyConfig(buy_threshold=0.5)
+REPLAYS = {
+    "buys and sells": BacktestConfig(
+        decision=DecisionConfig(strategy=StrategyConfig(buy_threshold=0.45, sell_threshold=0.4))
+    ),
+    "flatten at the close": BacktestConfig(
+        decision=DecisionConfig(strategy=StrategyConfig(buy_threshold=0.5, flatten_at_close=True))
+    ),
+    "kill switch flattens": BacktestConfig(
+        decision=DecisionConfig(
+            strategy=_LOW,
+            risk=RiskConfig(daily_loss_limit_fraction=Decimal("0.0005")),
+            flatten_on_kill_switch=True,
+        )
+    ),
+    "kill switch": BacktestConfig(
+        decision=DecisionConfig(
+            strategy=_LOW, risk=RiskConfig(daily_loss_limit_fraction=Decimal("0.0005"))
+        )
+    ),
+    "day-trade guard": BacktestConfig(
+        starting_cash=Decimal("20000"),
+        decision=DecisionConfig(
+            strategy=StrategyConfig(buy_threshold=0.5, sell_threshold=0.3),
+            risk=RiskConfig(legacy_day_trade_guard=True),
+        ),
+    ),
+    "partial fills": BacktestConfig(
+        decision=DecisionConfig(strategy=_LOW),
+        fill_model=FillModelConfig(kind=FillModelKind.PAPER, partial_fill_probability=0.4, seed=3),
+    ),
+    "participation cap": BacktestConfig(
+        decision=DecisionConfig(strategy=_LOW),
+        fill_model=FillModelConfig(max_participation=Decimal("0.002")),
+    ),
+}
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["whole", "sparse"])
+@pytest.mark.parametrize("name", list(REPLAYS))
+def test_replay_equals_a_full_replay_of_every_minute(setup, name, sparse) -> None:
+    """The replay's shortcuts (rows that can only HOLD counted, not decided; bars built only
+    for working orders; minutes without work skipped) change no order, fill, equity or count."""
+    bars, _, model = setup
+    if sparse:  # a quarter of the bars missing, in unsorted input
+        keep = np.random.default_rng(3).random(len(bars)) > 0.25
+        bars = bars[keep].sample(frac=1.0, random_state=1)
+    features = pd.concat(
+        compute_features(day) for _, day in bars.groupby(bars["timestamp"].dt.date)
+    )
+    config = REPLAYS[name]
+    fast = run_backtest(bars, features, model, 1, config)
+    full = reference_replay(bars, features, model, 1, config)
+    assert fast.metrics["orders"] > 0, "the configuration trades"
+    pd.testing.assert_frame_equal(fast.orders, full.orders, check_exact=True)
+    pd.testing.assert_frame_equal(fast.fills, full.fills, check_exact=True)
+    pd.testing.assert_frame_equal(fast.equity_curve, full.equity_curve, check_exact=True)
+    assert fast.decision_counts == full.decision_counts
+    assert fast.metrics == pytest.approx(full.metrics, rel=0, abs=0, nan_ok=True)
+    assert (fast.cash, fast.positions) == (full.cash, full.positions)

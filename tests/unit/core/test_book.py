@@ -139,6 +139,41 @@ def test_day_trades_follow_each_new_fill_a_resumed_day_and_the_next_day() -> Non
     assert book.earlier_day_trades == [] and book.day_trades == []
 
 
+def test_state_hands_out_the_day_trades_and_fills_of_the_moment() -> None:
+    """What ``state`` reports follows every fill, a resumed day and the next day, however
+    often it is asked in between."""
+    book = Book(cash=Decimal("10000"))
+    entry = intent()
+    book.on_submitted(entry)
+    book.on_update(update(entry, TradeEventType.FILL, "10", "e1", "10", "100"), FULL_DAY)
+    first = book.state(minute())
+    assert first.day_trades == () and first.fills_today == {
+        "AAPL": ((OrderSide.BUY, Decimal("10")),)
+    }
+    assert book.state(minute()) == first
+    exit_ = intent(OrderSide.SELL, qty="4", cid="o2")
+    book.on_submitted(exit_)
+    book.on_update(update(exit_, TradeEventType.FILL, "4", "e2", "4", "101"), FULL_DAY)
+    after_exit = book.state(minute())
+    assert after_exit.day_trades == (FULL_DAY,)
+    assert after_exit.fills_today["AAPL"][-1] == (OrderSide.SELL, Decimal("4"))
+    assert first.fills_today == {"AAPL": ((OrderSide.BUY, Decimal("10")),)}  # not changed
+    book.resume_day(
+        FULL_DAY,
+        buys_per_symbol={"AAPL": 1},
+        day_start_equity=None,
+        fills=[("AAPL", OrderSide.BUY, Decimal("5"))],
+        overnight={},
+        earlier_day_trades=[],
+        seen_executions=set(),
+    )
+    resumed = book.state(minute())
+    assert resumed.day_trades == ()
+    assert resumed.fills_today == {"AAPL": ((OrderSide.BUY, Decimal("5")),)}
+    book.new_day()
+    assert book.state(minute()).fills_today == {}
+
+
 def test_a_rejected_buy_is_released_and_not_counted() -> None:
     book = Book(cash=Decimal("10000"))
     order = intent()

@@ -2,10 +2,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import numpy as np
+import pytest
+
 from tests.support.builders import EARLY_CLOSE_DAY, FULL_DAY, minute, portfolio, prediction
 from trading_runtime.domain import Action, OrderSide, OrderType, TimeInForce
+from trading_runtime.domain.decisions import Prediction
 from trading_runtime.marketdata import calendar
-from trading_runtime.strategy.rules import StrategyConfig, flatten_decisions, propose
+from trading_runtime.strategy.rules import StrategyConfig, flatten_decisions, propose, signals
 
 SESSION = calendar.session(FULL_DAY)
 CONFIG = StrategyConfig()
@@ -78,3 +82,33 @@ def test_flatten_at_close_sells_everything_in_the_window() -> None:
     decisions = flatten_decisions(state, SESSION, minute(index=385), "k", config)
     assert {d.symbol for d in decisions} == {"AAPL", "MSFT"}
     assert all(d.intent is not None and d.intent.side is OrderSide.SELL for d in decisions)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        CONFIG,
+        StrategyConfig(buy_threshold=0.5, sell_threshold=0.4),
+        StrategyConfig(buy_threshold=0.7),
+    ],
+)
+def test_signals_mark_every_row_propose_acts_on(config) -> None:
+    """A row without a buy signal is a HOLD when not held, and without either signal a HOLD
+    when held; float32 rows, ties between classes and values at the thresholds included."""
+    generator = np.random.default_rng(1)
+    probabilities = generator.dirichlet([1, 1, 1], size=400).astype(np.float32)
+    probabilities[:100] = np.round(probabilities[:100] * 4) / 4  # ties and exact thresholds
+    probabilities[100:120] = np.float32(config.buy_threshold)
+    probabilities[120:140, 0] = np.float32(config.sell_threshold)
+    buy, sell = signals(probabilities, config)
+    held = portfolio(positions={"AAPL": ("10", "100")})
+    for row, (down, flat, up) in enumerate(probabilities.tolist()):
+        pred = Prediction("AAPL", minute(), down, flat, up, 1, 100.0)
+        if not buy[row]:
+            assert decide(pred, config=config).action is Action.HOLD
+        if not (buy[row] or sell[row]):
+            assert decide(pred, held, config=config).action is Action.HOLD
+        if sell[row]:
+            assert decide(pred, held, config=config).action is Action.SELL
+        if buy[row]:
+            assert decide(pred, config=config).action is Action.BUY
