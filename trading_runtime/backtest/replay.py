@@ -12,12 +12,17 @@ Per minute ``m`` the replay does what the emulator and the engine do together:
 
 After each session the venue cancels IOC orders and expires DAY orders; positions are carried
 overnight. Predictions do not depend on the book: each session's complete feature rows are
-scored in one batched call before the session is replayed. The minute loop works on arrays
-(the rows of each minute are slices found once per session); Python objects are built only
-for the rows that can act (buy candidates and held symbols, see ``strategy.rules.may_act``),
-for the bars of symbols that are held or have working orders, and for orders. The benchmark
-buys the reference symbol (SPY) at the first open with all the cash and holds. No server code
-is imported here.
+scored in one batched call before the session is replayed.
+
+Only what can change anything is built. The minute loop works on columns (the rows of each
+minute are slices found once per session). Of the predictions, only the rows that can act
+are decided (``strategy.rules.signals``: a buy signal, or a sell signal for a held symbol);
+every other row is a HOLD whatever the book says, and is counted. A minute without such rows
+is decided only when it can flatten positions (``core.minute.decides_without_predictions``).
+Bars are built only for symbols with working orders (the venue matches nothing else), closes
+are marked only for held symbols (nothing else is valued). ``tests/support/reference_replay``
+replays every minute in full, for the tests to compare. The benchmark buys the reference
+symbol (SPY) at the first open with all the cash and holds. No server code is imported here.
 """
 
 from __future__ import annotations
@@ -126,10 +131,11 @@ def run_backtest(
         with scoring_threads(model, config.scoring_threads):
             probabilities = model.predict_proba(rows.values[first:last])
         buy, sell = signals(probabilities, config.decision.strategy)
-        buy_rows = (np.flatnonzero(buy) + first).tolist()
-        sell_rows = (np.flatnonzero(sell & ~buy) + first).tolist()
-        buy_from, buy_to = _bounds(buy_rows, feature_low, feature_high)
-        sell_from, sell_to = _bounds(sell_rows, feature_low, feature_high)
+        buy_at = np.flatnonzero(buy) + first
+        sell_at = np.flatnonzero(sell & ~buy) + first
+        buy_from, buy_to = _bounds(buy_at, feature_low, feature_high)
+        sell_from, sell_to = _bounds(sell_at, feature_low, feature_high)
+        buy_rows, sell_rows = buy_at.tolist(), sell_at.tolist()
         row_counts = (feature_high - feature_low).tolist()
         # The session's bars as a (minute, symbol) -> row table (-1: no bar), in one scatter.
         row_at = tape.row_table(int(bar_low[0]), int(bar_high[-1]), minute_ns)
@@ -358,10 +364,9 @@ class _BarTape:
         return table
 
 
-def _bounds(rows: list[int], low: np.ndarray, high: np.ndarray) -> tuple[list[int], list[int]]:
+def _bounds(rows: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[list[int], list[int]]:
     """Where each minute's rows ``low[k] .. high[k] - 1`` start and end in sorted ``rows``."""
-    ordered = np.asarray(rows, dtype=np.int64)
-    return np.searchsorted(ordered, low).tolist(), np.searchsorted(ordered, high).tolist()
+    return np.searchsorted(rows, low).tolist(), np.searchsorted(rows, high).tolist()
 
 
 def _nanoseconds(timestamps: pd.Series) -> np.ndarray:
