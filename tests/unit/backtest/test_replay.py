@@ -148,8 +148,11 @@ REPLAYS = {
 }
 
 
-@pytest.mark.parametrize("sparse", [False, True], ids=["whole", "sparse"])
-@pytest.mark.parametrize("name", list(REPLAYS))
+@pytest.mark.parametrize(
+    ("name", "sparse"),
+    [("buys and sells", False), *((name, True) for name in REPLAYS)],
+    ids=["buys and sells, whole", *(f"{name}, sparse" for name in REPLAYS)],
+)
 def test_replay_equals_a_full_replay_of_every_minute(setup, name, sparse) -> None:
     """The replay's shortcuts (rows that can only HOLD counted, not decided; bars built only
     for working orders; minutes without work skipped) change no order, fill, equity or count."""
