@@ -57,7 +57,7 @@ def _empty(spec: FeatureSpec) -> pd.DataFrame:
     return frame
 
 
-def window_sums(cumulative: np.ndarray, window: int) -> np.ndarray:
+def _window_sums(cumulative: np.ndarray, window: int) -> np.ndarray:
     """Sums over the last ``window`` minutes, ``(minutes, symbols)``, from running sums
     ``cumulative`` (``(minutes + 1, symbols)``: row ``k + 1`` sums minutes ``0 .. k``);
     NaN before minute ``window - 1``."""
@@ -68,7 +68,7 @@ def window_sums(cumulative: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
-def window_mean_std(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+def _window_mean_std(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean and sample standard deviation (ddof=1) of ``values`` (``(minutes, symbols)``)
     over each full window of ``window`` minutes: row ``i`` covers minutes ``i .. i + window
     - 1``. Two-pass, summed in minute order; empty when the session is shorter."""
@@ -91,13 +91,13 @@ def window_mean_std(values: np.ndarray, window: int) -> tuple[np.ndarray, np.nda
 
 def _window_std(values: np.ndarray, window: int) -> np.ndarray:
     out = np.full(values.shape, np.nan)
-    out[window - 1 :] = window_mean_std(values, window)[1]
+    out[window - 1 :] = _window_mean_std(values, window)[1]
     return out
 
 
 def _window_zscore(values: np.ndarray, window: int) -> np.ndarray:
     out = np.full(values.shape, np.nan)
-    mean, std = window_mean_std(values, window)
+    mean, std = _window_mean_std(values, window)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = (values[window - 1 :] - mean) / std
     out[window - 1 :] = np.where(std > 0, z, 0.0)
@@ -151,7 +151,7 @@ def _session_features(grid: SessionGrid, reference_symbol: str, spec: FeatureSpe
     cumulative = np.zeros((n + 1, len(grid.symbols)))
     np.cumsum(returns, axis=0, out=cumulative[1:])
     sums = {
-        window: window_sums(cumulative, window)
+        window: _window_sums(cumulative, window)
         for window in sorted(set(spec.return_windows) | set(spec.reference_windows_needed))
     }
     if reference_symbol in grid.symbols:
@@ -196,13 +196,25 @@ def _session_features(grid: SessionGrid, reference_symbol: str, spec: FeatureSpe
     minute = np.arange(n, dtype=float)
     per_minute["minute_of_session"] = minute
     per_minute["minutes_to_close"] = n - minute
+    columns["close"] = close
+    return _rows(grid, keep, columns, per_minute, reference, spec)
 
-    # Rows: every minute from each symbol's first bar on, ordered by minute then symbol.
-    has_row = minute[:, None] >= grid.first_index[keep][None, :]
+
+def _rows(
+    grid: SessionGrid,
+    keep: np.ndarray,
+    columns: dict[str, np.ndarray],
+    per_minute: dict[str, np.ndarray],
+    reference: dict[int, np.ndarray],
+    spec: FeatureSpec,
+) -> pd.DataFrame:
+    """The table's rows: every minute from each kept symbol's first bar on, ordered by minute
+    then symbol. ``columns`` are ``(minutes, kept symbols)``, ``per_minute`` ``(minutes,)``;
+    relative returns are taken here, from the gathered returns and ``reference``."""
+    has_row = np.arange(grid.minutes)[:, None] >= grid.first_index[keep][None, :]
     cells = np.flatnonzero(has_row)
     minute_index, symbol_index = np.divmod(cells, has_row.shape[1])
     # The float columns are gathered into one block, which the frame takes without a copy.
-    columns["close"] = close
     names = ["close", *spec.names]
     block = np.empty((len(names), len(cells)))
     for i, name in enumerate(names):
@@ -221,6 +233,6 @@ def _session_features(grid: SessionGrid, reference_symbol: str, spec: FeatureSpe
     frame.insert(0, "symbol", symbols.take(symbol_index))
     frame.insert(1, "timestamp", grid.timestamps[minute_index])
     frame.insert(2, "session_date", np.full(len(cells), grid.session.date, dtype=object))
-    frame.insert(4, "traded", minute_major(grid.traded).reshape(-1)[cells])
+    frame.insert(4, "traded", np.ascontiguousarray(grid.traded[keep].T).reshape(-1)[cells])
     frame["complete"] = ~np.isnan(block[1:]).any(axis=0)
     return frame
