@@ -93,8 +93,9 @@ def session_grids(bars: pd.DataFrame) -> list[SessionGrid]:
     """The grids of every session present in ``bars``, oldest first.
 
     ``bars`` has the lake's columns (``vwap`` optional) with tz-aware UTC timestamps. Raises
-    ``ValueError`` for a bar outside regular hours, off the minute, or duplicated per
-    (symbol, timestamp): bars must have been cleaned (``marketdata.quality``) first.
+    ``ValueError`` for a bar without a symbol, outside regular hours, off the minute, or
+    duplicated per (symbol, timestamp): bars must have been cleaned (``marketdata.quality``)
+    first.
     """
     if bars.empty:
         return []
