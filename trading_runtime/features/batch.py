@@ -214,14 +214,15 @@ def _rows(
     has_row = np.arange(grid.minutes)[:, None] >= grid.first_index[keep][None, :]
     cells = np.flatnonzero(has_row)
     minute_index, symbol_index = np.divmod(cells, has_row.shape[1])
-    # The float columns are gathered into one block, which the frame takes without a copy.
+    # The float columns are gathered into one block, which the frame takes without a copy
+    # (the indices are in range: mode 'clip' spares numpy a buffered copy of ``out``).
     names = ["close", *spec.names]
     block = np.empty((len(names), len(cells)))
     for i, name in enumerate(names):
         if name in columns:
-            np.take(columns[name].reshape(-1), cells, out=block[i])
+            np.take(columns[name].reshape(-1), cells, out=block[i], mode="clip")
         elif name in per_minute:
-            np.take(per_minute[name], minute_index, out=block[i])
+            np.take(per_minute[name], minute_index, out=block[i], mode="clip")
     for window in spec.relative_return_windows:
         np.subtract(
             block[names.index(f"ret_{window}")],
