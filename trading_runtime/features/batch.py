@@ -96,11 +96,16 @@ def _window_std(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def _window_zscore(values: np.ndarray, window: int) -> np.ndarray:
+    """z-score of each minute within its window; 0 where the window's values are all equal
+    (decided exactly: a rounded mean of equal values can differ from them by an ulp)."""
     out = np.full(values.shape, np.nan)
     mean, std = _window_mean_std(values, window)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = (values[window - 1 :] - mean) / std
-    out[window - 1 :] = np.where(std > 0, z, 0.0)
+    changes = np.zeros(values.shape, dtype=np.int64)
+    np.cumsum(values[1:] != values[:-1], axis=0, out=changes[1:])
+    constant = changes[window - 1 :] == changes[: len(values) - window + 1]
+    out[window - 1 :] = np.where(constant | ~(std > 0), 0.0, z)
     return out
 
 

@@ -83,3 +83,21 @@ def test_window_features_of_high_and_low_priced_symbols_match_exact_oracles_and_
         z.append((block[-1] - statistics.fmean(block)) / std if std > 0 else 0.0)
     check(f"volume_z_{window}", z, atol=1e3 * ATOL)  # a z-score is of order one
     assert check_parity(bars, "SPY").passed
+
+
+def test_volume_z_is_zero_where_the_windows_volumes_are_all_equal_in_batch_and_streaming() -> None:
+    """The spec's "0 when they are all equal", decided on the values themselves: the window
+    mean of thirty equal logs can differ from them by an ulp, and a z-score of two rounding
+    errors is anything (it came out near -1)."""
+    path = _tick_path(100.0, 0.01, seed=3)
+    steady = np.arange(len(path)) >= 100
+    path["volume"] = np.where(steady, 300.0, path["volume"])
+    bars = pd.concat([day_bars(FULL_DAY, ()), path.assign(symbol="FLAT")], ignore_index=True)
+    features = compute_features(bars)
+    z = features.loc[features["symbol"] == "FLAT", f"volume_z_{FEATURE_SPEC.volume_window}"]
+    window = FEATURE_SPEC.volume_window
+    all_equal = np.arange(len(path)) >= 100 + window - 1
+    assert (z.to_numpy()[all_equal] == 0.0).all()
+    # the first minute of steady volume stands out of a window of busier ones
+    assert z.to_numpy()[100] < -1.0
+    assert check_parity(bars, "SPY").passed
