@@ -63,6 +63,16 @@ def _sessions(start: dt.date, end: dt.date) -> list[dt.date]:
     return days
 
 
+def _check_window(days: int) -> None:
+    """Refuse a training window too short for the default walk-forward before anything runs
+    (the defaults ``model_candidate``'s run config takes)."""
+    from trading_runtime.modeling.walkforward import WalkForwardConfig
+
+    shortfall = WalkForwardConfig().shortfall(days)
+    if shortfall:
+        raise UserError(f"--days {days}: {shortfall}", "give --days a larger window")
+
+
 def _platform() -> "Platform":
     from orchestration.cli.jobs import open_platform
 
@@ -71,12 +81,13 @@ def _platform() -> "Platform":
 
 @app.command()
 def demo(
-    days: Annotated[int, typer.Option(help="Sessions of history.", min=15)] = 60,
+    days: Annotated[int, typer.Option(help="Sessions of history.", min=1)] = 60,
     symbols: Annotated[
         str | None, typer.Option(help="Comma-separated symbols instead of SYMBOLS.")
     ] = None,
 ) -> None:
     """Run the whole cycle on the embedded defaults: ingest, train, promote, trade, report."""
+    _check_window(days)
     if symbols:
         os.environ["SYMBOLS"] = symbols
     from orchestration.cli.demo import demo as run_demo
@@ -126,13 +137,14 @@ def ingest(
 
 @app.command()
 def train(
-    days: Annotated[int, typer.Option(help="Sessions in the training window.", min=15)] = 60,
+    days: Annotated[int, typer.Option(help="Sessions in the training window.", min=1)] = 60,
     end: Annotated[str | None, typer.Option(help="Last session of the window.")] = None,
 ) -> None:
     """Train and evaluate a candidate (the promote_model sensor decides on it)."""
     from orchestration.cli import jobs
     from orchestration.cli.views import model_report
 
+    _check_window(days)
     last = _day(end, "--end") if end else None
     platform = _platform()
     try:

@@ -61,6 +61,18 @@ def test_a_typo_is_warned_about_before_the_command_runs(cli_env, monkeypatch, ca
             "error: --to 2026-10-01 is before --from 2026-11-02 (hint: swap the two dates)",
         ),
         (
+            ["demo", "--days", "15"],
+            "error: --days 15: 15 days cannot hold 4 folds of 5 test days, a 0-day embargo, 5 "
+            "early-stopping days and 5 days to fit on (30 days needed) (hint: give --days a "
+            "larger window)",
+        ),
+        (
+            ["train", "--days", "29"],
+            "error: --days 29: 29 days cannot hold 4 folds of 5 test days, a 0-day embargo, 5 "
+            "early-stopping days and 5 days to fit on (30 days needed) (hint: give --days a "
+            "larger window)",
+        ),
+        (
             ["backtest", "--day", "2026-11-26"],
             "error: no NYSE session between 2026-11-26 and 2026-11-26 (hint: widen the range)",
         ),

@@ -68,10 +68,10 @@ def test_a_failed_run_is_its_step_and_one_line_without_dagsters_stack_traces(
 ) -> None:  # type: ignore[no-untyped-def]
     from orchestration.cli import main
 
-    assert main(["train", "--days", "15"]) != 0  # an empty lake: nothing to train on
+    assert main(["train", "--days", "30"]) != 0  # an empty lake: nothing to train on
     captured = capfd.readouterr()
     assert "✗ model_candidate" in captured.out
     assert "Stack Trace" not in captured.out + captured.err
     assert " - dagster - " not in captured.out + captured.err  # no raw event lines
     [error] = [line for line in captured.err.splitlines() if line.startswith("error: ")]
-    assert "0 stored sessions, the window needs 15" in error
+    assert "0 stored sessions, the window needs 30" in error

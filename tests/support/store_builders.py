@@ -7,7 +7,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from trading_runtime.domain import (
     AccountSnapshot,
@@ -27,7 +27,11 @@ from trading_runtime.domain import (
     TradeEventType,
     TradingMode,
 )
+from trading_runtime.store.operations import LedgerOperation
+from trading_runtime.store.reads import LedgerReader
+from trading_runtime.store.registry import ModelRegistry
 from trading_runtime.store.sessions import SessionIdentity, SessionLeases
+from trading_runtime.store.writes import LedgerRepository
 
 DAY = dt.date(2026, 11, 25)
 OPEN = dt.datetime(2026, 11, 25, 14, 30, tzinfo=dt.UTC)
@@ -210,3 +214,37 @@ def open_session(
     leases = SessionLeases(engine)
     lease = leases.acquire(who or identity(), owner)
     return leases.start_session(lease, **start_session_kwargs(**overrides))
+
+
+class Ledger:
+    """The write path and the reads over one database, as the tests use them."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.repository = LedgerRepository(engine)
+        self.reads = LedgerReader(engine)
+
+    def apply(self, *operations: LedgerOperation) -> None:
+        for operation in operations:
+            self.repository.apply(operation)
+
+
+def count_rows(engine: Engine, table: type, **where: object) -> int:
+    query = select(func.count()).select_from(table)
+    for column, value in where.items():
+        query = query.where(getattr(table, column) == value)
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
+def register_model(engine: Engine) -> int:
+    return ModelRegistry(engine).register_candidate(
+        name="xgb",
+        artifact=b"model-bytes",
+        artifact_format="xgboost-json",
+        feature_spec_hash="spec",
+        feature_names=["ret_1"],
+        params={},
+        metrics={},
+        lineage={"train_start": DAY, "train_end": DAY},
+    )

@@ -41,6 +41,7 @@ from trading_runtime.engine.report import (
     EngineReport,
     EngineStats,
 )
+from trading_runtime.engine.tasks import TaskSet
 from trading_runtime.engine.warmup import History
 from trading_runtime.features.spec import FEATURE_SPEC, FeatureSpec
 from trading_runtime.features.streaming import StreamingFeatures
@@ -110,7 +111,7 @@ class EngineBase:
         self._executor = ThreadPoolExecutor(
             max_workers=config.broker_threads, thread_name_prefix="broker"
         )
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet(self.request_stop)
         self._market_data: Stream | None = None
         self._trade_updates: Stream | None = None
         self._last_bar: dt.datetime | None = None
@@ -137,17 +138,6 @@ class EngineBase:
 
     def _event(self, kind: str, detail: dict[str, Any]) -> None:
         self._ledger.submit(RecordEngineEvent(self._ledger.session_id, kind, detail, self._now()))
-
-    def _spawn(self, coroutine: Any, name: str) -> None:
-        task = asyncio.create_task(coroutine, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("task %s failed", task.get_name(), exc_info=task.exception())
-            self.request_stop(f"task {task.get_name()} failed: {task.exception()}")
 
     async def _in_thread(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()

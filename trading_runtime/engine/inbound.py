@@ -48,7 +48,7 @@ class InboundPart(EngineBase):
             self._since_reconnect = set()  # bars the new connection delivers meanwhile
             reconnected_at = self._clock.now()
             seen = dict(self._latest_bar)
-            self._spawn(self._backfill(seen, reconnected_at), "market-data-backfill")
+            self._tasks.spawn(self._backfill(seen, reconnected_at), "market-data-backfill")
 
     async def _backfill(self, seen: dict[str, dt.datetime], reconnected_at: dt.datetime) -> None:
         """Queue the history's bars newer than the last one each symbol had before the drop,

@@ -80,8 +80,8 @@ class LifecyclePart(EngineBase):
         if hasattr(self._market_data, "on_reconnect"):
             self._market_data.on_reconnect = self._on_market_data_reconnect
         await self._market_data.start()
-        self._spawn(self._watch_models(), "model-watcher")
-        self._spawn(self._watch_orders(), "in-flight-check")
+        self._tasks.spawn(self._watch_models(), "model-watcher")
+        self._tasks.spawn(self._watch_orders(), "in-flight-check")
         self._event(
             "session_started", {"symbols": list(self.config.symbols), "equity": str(account.equity)}
         )
@@ -232,9 +232,7 @@ class LifecyclePart(EngineBase):
 
     # --- shutdown -------------------------------------------------------------------------
     async def _shutdown(self, status: SessionStatus, reason: str) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         if self.desk is not None:
             await self.desk.drain(self.config.final_updates_timeout_s)
             await self.desk.close()

@@ -176,8 +176,8 @@ class LiveEngine(InboundPart, MinuteClockPart, LifecyclePart, EngineBase):
                 "%d immediate orders still unresolved; deciding on the book as is",
                 len(self._immediate),
             )
-            if not any(task.get_name() == "overdue-orders" for task in self._tasks):
-                self._spawn(self._check_orders(sorted(self._immediate)), "overdue-orders")
+            if not self._tasks.running("overdue-orders"):
+                self._tasks.spawn(self._check_orders(sorted(self._immediate)), "overdue-orders")
 
     def _decide(self, minute: dt.datetime, rows: Any) -> tuple[list[Decision], RecordHolds | None]:
         """The minute's decisions as objects (warm-up skips, buy candidates, held symbols) and

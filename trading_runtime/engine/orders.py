@@ -40,6 +40,7 @@ from trading_runtime.core.book import Book
 from trading_runtime.domain.errors import OrderRejectedError, TransientBrokerError
 from trading_runtime.domain.orders import OrderIntent, OrderRejected, OrderSnapshot
 from trading_runtime.engine.ports import Broker, LedgerSink
+from trading_runtime.engine.tasks import TaskSet
 from trading_runtime.store.operations import (
     RecordEngineEvent,
     RecordOrderRejected,
@@ -110,7 +111,7 @@ class OrderDesk:
         self._models: dict[str, int | None] = {}
         self._last_heard: dict[str, float] = {}
         self._slots = asyncio.Semaphore(self.config.max_concurrent_submissions)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet(self._on_failure)
         self._confirming: set[str] = set()
 
     # --- public -------------------------------------------------------------------------------
@@ -134,7 +135,7 @@ class OrderDesk:
         self._ledger.submit(
             RecordOrderSubmitted(self._ledger.session_id, intent, None, model_version_id, minute)
         )
-        self._spawn(
+        self._tasks.spawn(
             self._place(intent, model_version_id, minute), f"place-{intent.client_order_id}"
         )
 
@@ -176,13 +177,10 @@ class OrderDesk:
 
     async def drain(self, timeout_s: float) -> None:
         """Wait (at most ``timeout_s``) for the submissions in progress."""
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=timeout_s)
+        await self._tasks.wait(timeout_s)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
 
     # --- placing ------------------------------------------------------------------------------
     async def _place(
@@ -353,18 +351,3 @@ class OrderDesk:
 
     def _event(self, kind: str, detail: dict[str, Any]) -> None:
         self._ledger.submit(RecordEngineEvent(self._ledger.session_id, kind, detail, self._now()))
-
-    def _spawn(self, coroutine: Any, name: str) -> None:
-        task = asyncio.create_task(coroutine, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        """A placement that failed on anything but a rejection or a transient error (bad
-        keys, a bug) is an invariant broken: the session fails with it."""
-        self._tasks.discard(task)
-        if task.cancelled() or task.exception() is None:
-            return
-        error = task.exception()
-        logger.error("%s failed", task.get_name(), exc_info=error)
-        self._on_failure(f"{task.get_name()} failed: {type(error).__name__}: {error}")

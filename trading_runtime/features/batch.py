@@ -7,13 +7,18 @@ from the symbol's first bar of the session to the close (see ``features.spec`` a
 ``traded`` (the symbol has a bar in that minute), every feature of :data:`FEATURE_SPEC`, and
 ``complete``. Bars must already be clean (see ``marketdata.quality``); rows are sorted by
 timestamp, then symbol.
+
+A session is computed minute-major, ``(minutes, symbols)`` as the streaming state is, and in
+the same arithmetic, so the two agree to rounding: window sums are differences of running
+sums of returns; window deviations are two-pass (the window's mean summed minute by minute,
+then the squared deviations from it), never a difference of running sums of squares, which
+cancels; the Wilder averages run minute by minute over all symbols at once.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from numpy.lib.stride_tricks import sliding_window_view
 
 from trading_runtime.features.grid import SessionGrid, session_grids
 from trading_runtime.features.spec import FEATURE_SPEC, FeatureSpec
@@ -37,6 +42,8 @@ def compute_features(
     parts = [p for p in parts if len(p)]
     if not parts:
         return _empty(spec)
+    if len(parts) == 1:
+        return parts[0]
     return pd.concat(parts, ignore_index=True)
 
 
@@ -50,93 +57,134 @@ def _empty(spec: FeatureSpec) -> pd.DataFrame:
     return frame
 
 
-def _window_sum(values: np.ndarray, window: int) -> np.ndarray:
-    out = np.full(values.shape, np.nan)
-    if values.shape[1] >= window:
-        out[:, window - 1 :] = sliding_window_view(values, window, axis=1).sum(axis=-1)
+def _window_sums(cumulative: np.ndarray, window: int) -> np.ndarray:
+    """Sums over the last ``window`` minutes, ``(minutes, symbols)``, from running sums
+    ``cumulative`` (``(minutes + 1, symbols)``: row ``k + 1`` sums minutes ``0 .. k``);
+    NaN before minute ``window - 1``."""
+    n = cumulative.shape[0] - 1
+    out = np.full((n, cumulative.shape[1]), np.nan)
+    if n >= window:
+        np.subtract(cumulative[window:], cumulative[: n + 1 - window], out=out[window - 1 :])
     return out
+
+
+def _window_mean_std(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sample standard deviation (ddof=1) of ``values`` (``(minutes, symbols)``)
+    over each full window of ``window`` minutes: row ``i`` covers minutes ``i .. i + window
+    - 1``. Two-pass, summed in minute order; empty when the session is shorter."""
+    count = values.shape[0] - window + 1
+    if count <= 0:
+        empty = np.empty((0, values.shape[1]))
+        return empty, empty
+    total = values[:count].copy()
+    for j in range(1, window):
+        total += values[j : j + count]
+    mean = total / window
+    squares = np.zeros_like(mean)
+    deviation = np.empty_like(mean)
+    for j in range(window):
+        np.subtract(values[j : j + count], mean, out=deviation)
+        deviation *= deviation
+        squares += deviation
+    return mean, np.sqrt(squares / (window - 1))
 
 
 def _window_std(values: np.ndarray, window: int) -> np.ndarray:
     out = np.full(values.shape, np.nan)
-    if values.shape[1] >= window:
-        out[:, window - 1 :] = sliding_window_view(values, window, axis=1).std(axis=-1, ddof=1)
+    out[window - 1 :] = _window_mean_std(values, window)[1]
     return out
 
 
 def _window_zscore(values: np.ndarray, window: int) -> np.ndarray:
+    """z-score of each minute within its window; 0 where the window's values are all equal
+    (decided exactly: a rounded mean of equal values can differ from them by an ulp)."""
     out = np.full(values.shape, np.nan)
-    if values.shape[1] >= window:
-        windows = sliding_window_view(values, window, axis=1)
-        std = windows.std(axis=-1, ddof=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = (values[:, window - 1 :] - windows.mean(axis=-1)) / std
-        out[:, window - 1 :] = np.where(std > 0, z, 0.0)
+    mean, std = _window_mean_std(values, window)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (values[window - 1 :] - mean) / std
+    changes = np.zeros(values.shape, dtype=np.int64)
+    np.cumsum(values[1:] != values[:-1], axis=0, out=changes[1:])
+    constant = changes[window - 1 :] == changes[: len(values) - window + 1]
+    out[window - 1 :] = np.where(constant | ~(std > 0), 0.0, z)
     return out
 
 
 def wilder_rsi(change: np.ndarray, window: int) -> np.ndarray:
-    """RSI of ``change`` (``(symbols, minutes)``) with Wilder smoothing (``alpha = 1/window``),
+    """RSI of ``change`` (``(minutes, symbols)``) with Wilder smoothing (``alpha = 1/window``),
     averages starting at 0 before the first minute; NaN before minute ``window - 1``."""
-    gains = np.where(change > 0, change, 0.0)
-    losses = np.where(change < 0, -change, 0.0)
-    out = np.full(change.shape, np.nan)
     alpha = 1.0 / window
-    average_gain = np.zeros(change.shape[0])
-    average_loss = np.zeros(change.shape[0])
-    for k in range(change.shape[1]):
-        average_gain = average_gain + alpha * (gains[:, k] - average_gain)
-        average_loss = average_loss + alpha * (losses[:, k] - average_loss)
-        if k >= window - 1:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                rsi = 100.0 - 100.0 / (1.0 + average_gain / average_loss)
-            out[:, k] = np.where(average_loss == 0, 100.0, rsi)
-    return out
+    moves = np.concatenate(
+        (np.where(change > 0, change, 0.0), np.where(change < 0, -change, 0.0)), axis=1
+    )
+    averages = np.empty_like(moves)  # gains, then losses
+    last = np.zeros(moves.shape[1])
+    for k in range(len(moves)):  # a_k = a_{k-1} + alpha * (move_k - a_{k-1})
+        average = averages[k]
+        np.subtract(moves[k], last, out=average)
+        average *= alpha
+        average += last
+        last = average
+    gain, loss = np.split(averages, 2, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rsi = 100.0 - 100.0 / (1.0 + gain / loss)
+    rsi = np.where(loss == 0, 100.0, rsi)
+    rsi[: window - 1] = np.nan
+    return rsi
 
 
 def wilder_atr(true_range: np.ndarray, window: int) -> np.ndarray:
-    """Average true range of ``(symbols, minutes)`` true ranges, seeded with the mean of the
+    """Average true range of ``(minutes, symbols)`` true ranges, seeded with the mean of the
     first ``window``; NaN before minute ``window - 1``."""
     out = np.full(true_range.shape, np.nan)
-    if true_range.shape[1] < window:
+    if len(true_range) < window:
         return out
-    atr = true_range[:, :window].mean(axis=1)
-    out[:, window - 1] = atr
-    for k in range(window, true_range.shape[1]):
-        atr = (atr * (window - 1) + true_range[:, k]) / window
-        out[:, k] = atr
+    out[window - 1] = true_range[:window].mean(axis=0)
+    for k in range(window, len(true_range)):  # a_k = (a_{k-1} * (window - 1) + x_k) / window
+        average = out[k]
+        np.multiply(out[k - 1], window - 1, out=average)
+        average += true_range[k]
+        average /= window
     return out
 
 
 def _session_features(grid: SessionGrid, reference_symbol: str, spec: FeatureSpec) -> pd.DataFrame:
     n = grid.minutes
-    previous = grid.previous_close
-    returns = np.log(grid.close / previous)
-    reference = {}
+    # Minute-major copies: the last ``w`` minutes of every symbol are a block of rows.
+    close = np.ascontiguousarray(grid.close.T)
+    previous = np.concatenate((grid.first_open[None, :], close[:-1]))
+    returns = np.log(close / previous)
+    cumulative = np.zeros((n + 1, len(grid.symbols)))
+    np.cumsum(returns, axis=0, out=cumulative[1:])
+    sums = {
+        window: _window_sums(cumulative, window)
+        for window in sorted(set(spec.return_windows) | set(spec.reference_windows_needed))
+    }
     if reference_symbol in grid.symbols:
         r = grid.symbols.index(reference_symbol)
         traded_yet = np.arange(n) >= grid.first_index[r]
-        for window in spec.reference_windows_needed:
-            sums = _window_sum(returns[r : r + 1], window)[0]
-            reference[window] = np.where(traded_yet, sums, np.nan)
+        reference = {
+            window: np.where(traded_yet, sums[window][:, r], np.nan)
+            for window in spec.reference_windows_needed
+        }
     else:
         reference = {window: np.full(n, np.nan) for window in spec.reference_windows_needed}
 
     keep = np.array([s != reference_symbol for s in grid.symbols])
     if not keep.any():
         return _empty(spec)
-    close = grid.close[keep]
-    high, low, volume = grid.high[keep], grid.low[keep], grid.volume[keep]
-    returns = returns[keep]
-    previous = previous[keep]
-    symbols = np.asarray(grid.symbols, dtype=object)[keep]
+
+    def minute_major(array: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(array[keep].T)
+
+    close, previous, returns = close[:, keep], previous[:, keep], returns[:, keep]
+    high, low, volume = minute_major(grid.high), minute_major(grid.low), minute_major(grid.volume)
+    # Features as (minutes, symbols), and those equal for every symbol as (minutes,).
     columns: dict[str, np.ndarray] = {}
+    per_minute: dict[str, np.ndarray] = {}
     for window in spec.return_windows:
-        columns[f"ret_{window}"] = _window_sum(returns, window)
+        columns[f"ret_{window}"] = sums[window][:, keep]
     for window in spec.reference_return_windows:
-        columns[f"spy_ret_{window}"] = np.broadcast_to(reference[window], close.shape)
-    for window in spec.relative_return_windows:
-        columns[f"rel_ret_{window}"] = columns[f"ret_{window}"] - reference[window][None, :]
+        per_minute[f"spy_ret_{window}"] = reference[window]
     for window in spec.volatility_windows:
         columns[f"vol_{window}"] = _window_std(returns, window)
     columns["range_1"] = (high - low) / close
@@ -144,28 +192,53 @@ def _session_features(grid: SessionGrid, reference_symbol: str, spec: FeatureSpe
     columns[f"atr_{spec.atr_window}"] = wilder_atr(true_range, spec.atr_window) / close
     columns[f"rsi_{spec.rsi_window}"] = wilder_rsi(close - previous, spec.rsi_window)
     columns[f"volume_z_{spec.volume_window}"] = _window_zscore(np.log1p(volume), spec.volume_window)
-    cumulative_volume = np.cumsum(volume, axis=1)
-    cumulative_value = np.cumsum(grid.bar_vwap[keep] * volume, axis=1)
+    cumulative_volume = np.cumsum(volume, axis=0)
+    cumulative_value = np.cumsum(minute_major(grid.bar_vwap) * volume, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         deviation = close / (cumulative_value / cumulative_volume) - 1.0
     columns["vwap_dev"] = np.where(cumulative_volume > 0, deviation, 0.0)
-    columns["open_dev"] = np.log(close / grid.first_open[keep][:, None])
+    columns["open_dev"] = np.log(close / grid.first_open[keep][None, :])
     minute = np.arange(n, dtype=float)
-    columns["minute_of_session"] = np.broadcast_to(minute, close.shape)
-    columns["minutes_to_close"] = np.broadcast_to(n - minute, close.shape)
+    per_minute["minute_of_session"] = minute
+    per_minute["minutes_to_close"] = n - minute
+    columns["close"] = close
+    return _rows(grid, keep, columns, per_minute, reference, spec)
 
-    # Rows: every minute from each symbol's first bar on, ordered by minute then symbol.
-    has_row = grid.row_mask()[keep].T  # (minutes, symbols)
-    minute_index, symbol_index = np.nonzero(has_row)
-    out: dict[str, object] = {
-        "symbol": symbols[symbol_index],
-        "timestamp": grid.timestamps[minute_index],
-        "session_date": np.full(len(minute_index), grid.session.date, dtype=object),
-        "close": close[symbol_index, minute_index],
-        "traded": grid.traded[keep][symbol_index, minute_index],
-    }
-    for name in spec.names:
-        out[name] = columns[name][symbol_index, minute_index]
-    frame = pd.DataFrame(out)
-    frame["complete"] = frame[list(spec.names)].notna().all(axis=1)
+
+def _rows(
+    grid: SessionGrid,
+    keep: np.ndarray,
+    columns: dict[str, np.ndarray],
+    per_minute: dict[str, np.ndarray],
+    reference: dict[int, np.ndarray],
+    spec: FeatureSpec,
+) -> pd.DataFrame:
+    """The table's rows: every minute from each kept symbol's first bar on, ordered by minute
+    then symbol. ``columns`` are ``(minutes, kept symbols)``, ``per_minute`` ``(minutes,)``;
+    relative returns are taken here, from the gathered returns and ``reference``."""
+    has_row = np.arange(grid.minutes)[:, None] >= grid.first_index[keep][None, :]
+    cells = np.flatnonzero(has_row)
+    minute_index, symbol_index = np.divmod(cells, has_row.shape[1])
+    # The float columns are gathered into one block, which the frame takes without a copy
+    # (the indices are in range: mode 'clip' spares numpy a buffered copy of ``out``).
+    names = ["close", *spec.names]
+    block = np.empty((len(names), len(cells)))
+    for i, name in enumerate(names):
+        if name in columns:
+            np.take(columns[name].reshape(-1), cells, out=block[i], mode="clip")
+        elif name in per_minute:
+            np.take(per_minute[name], minute_index, out=block[i], mode="clip")
+    for window in spec.relative_return_windows:
+        np.subtract(
+            block[names.index(f"ret_{window}")],
+            reference[window][minute_index],
+            out=block[names.index(f"rel_ret_{window}")],
+        )
+    frame = pd.DataFrame(block.T, columns=names, copy=False)
+    symbols = pd.Series(np.asarray(grid.symbols, dtype=object)[keep]).array
+    frame.insert(0, "symbol", symbols.take(symbol_index))
+    frame.insert(1, "timestamp", grid.timestamps[minute_index])
+    frame.insert(2, "session_date", np.full(len(cells), grid.session.date, dtype=object))
+    frame.insert(4, "traded", np.ascontiguousarray(grid.traded[keep].T).reshape(-1)[cells])
+    frame["complete"] = ~np.isnan(block[1:]).any(axis=0)
     return frame

@@ -30,6 +30,8 @@ import pandas as pd
 from trading_runtime.marketdata import calendar
 
 _NANOSECONDS_PER_MINUTE = 60_000_000_000
+_NANOSECONDS_PER_DAY = 1_440 * _NANOSECONDS_PER_MINUTE
+_EPOCH = dt.date(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -69,54 +71,93 @@ class SessionGrid:
         return np.arange(self.minutes)[None, :] >= self.first_index[:, None]
 
 
+def _session_of(day_number: int) -> calendar.Session:
+    return calendar.session(_EPOCH + dt.timedelta(days=day_number))
+
+
+@dataclass(frozen=True)
+class _BarColumns:
+    """The bars' columns as arrays: symbol codes into ``symbols`` (sorted) and prices."""
+
+    codes: np.ndarray
+    symbols: tuple[str, ...]
+    values: dict[str, np.ndarray]
+
+    def select(self, mask: np.ndarray) -> _BarColumns:
+        return _BarColumns(
+            self.codes[mask], self.symbols, {k: v[mask] for k, v in self.values.items()}
+        )
+
+
 def session_grids(bars: pd.DataFrame) -> list[SessionGrid]:
     """The grids of every session present in ``bars``, oldest first.
 
     ``bars`` has the lake's columns (``vwap`` optional) with tz-aware UTC timestamps. Raises
-    ``ValueError`` for a bar outside regular hours, off the minute, or duplicated per
-    (symbol, timestamp): bars must have been cleaned (``marketdata.quality``) first.
+    ``ValueError`` for a bar without a symbol, outside regular hours, off the minute, or
+    duplicated per (symbol, timestamp): bars must have been cleaned (``marketdata.quality``)
+    first.
     """
     if bars.empty:
         return []
     timestamps = pd.DatetimeIndex(bars["timestamp"])
     if timestamps.tz is None:
         raise ValueError("bar timestamps must be tz-aware (UTC)")
-    days = timestamps.tz_convert(calendar.NEW_YORK).date
+    instants = timestamps.as_unit("ns").asi8  # nanoseconds since the epoch, UTC
+    # The New York calendar day of each bar, as days since the epoch (wall clock, so DST
+    # is the calendar's, not a fixed offset).
+    wall_clock = timestamps.tz_convert(calendar.NEW_YORK).tz_localize(None).as_unit("ns").asi8
+    days = wall_clock // _NANOSECONDS_PER_DAY
+    codes, uniques = pd.factorize(bars["symbol"], sort=True)
+    if (codes < 0).any():
+        raise ValueError("bars without a symbol (clean them first)")
+    columns = _BarColumns(
+        codes=codes,
+        symbols=tuple(str(s) for s in uniques),
+        values={
+            name: bars[name].to_numpy(dtype=float)
+            for name in ("open", "high", "low", "close", "volume", "vwap")
+            if name in bars
+        },
+    )
+    first, last = int(days.min()), int(days.max())
+    if first == last:  # one session: no selection to make
+        return [_grid(_session_of(first), instants, columns)]
     grids = []
-    for day in sorted(set(days)):
+    for day in np.unique(days):
         mask = days == day
-        grids.append(_grid(calendar.session(day), bars[mask], timestamps[mask]))
+        grids.append(_grid(_session_of(int(day)), instants[mask], columns.select(mask)))
     return grids
 
 
-def _grid(
-    session: calendar.Session, bars: pd.DataFrame, timestamps: pd.DatetimeIndex
-) -> SessionGrid:
+def _grid(session: calendar.Session, instants: np.ndarray, bars: _BarColumns) -> SessionGrid:
     n = session.minutes
-    offsets = timestamps.tz_convert("UTC").as_unit("ns").asi8 - pd.Timestamp(session.open).value
-    minute, remainder = np.divmod(offsets, _NANOSECONDS_PER_MINUTE)
+    minute, remainder = np.divmod(
+        instants - pd.Timestamp(session.open).value, _NANOSECONDS_PER_MINUTE
+    )
     outside = (remainder != 0) | (minute < 0) | (minute >= n)
     if outside.any():
         raise ValueError(
             f"{int(outside.sum())} bars of {session.date} are not on a regular-hours minute "
             "(clean them first)"
         )
-    codes, uniques = pd.factorize(bars["symbol"].to_numpy(), sort=True)
-    symbols = tuple(str(s) for s in uniques)
-    cell = codes * n + minute
-    if len(np.unique(cell)) != len(cell):
-        raise ValueError(f"duplicate bars per (symbol, timestamp) on {session.date}")
+    # The session's symbols: those with a bar in it, in sorted order.
+    present = np.bincount(bars.codes, minlength=len(bars.symbols)) > 0
+    codes = (np.cumsum(present) - 1)[bars.codes]
+    symbols = tuple(s for s, p in zip(bars.symbols, present, strict=True) if p)
     shape = (len(symbols), n)
-    traded = np.zeros(shape, dtype=bool)
-    traded[codes, minute] = True
+    cell = codes * n + minute
+    counts = np.bincount(cell, minlength=shape[0] * n)
+    if counts.max() > 1:
+        raise ValueError(f"duplicate bars per (symbol, timestamp) on {session.date}")
+    traded = counts.reshape(shape).astype(bool)
 
     def raw(column: str) -> np.ndarray:
         values = np.full(shape, np.nan)
-        values[codes, minute] = bars[column].to_numpy(dtype=float)
+        values.reshape(-1)[cell] = bars.values[column]
         return values
 
     open_, high, low, close, volume = (raw(c) for c in ("open", "high", "low", "close", "volume"))
-    vwap = raw("vwap") if "vwap" in bars else np.full(shape, np.nan)
+    vwap = raw("vwap") if "vwap" in bars.values else np.full(shape, np.nan)
     first_index = np.argmax(traded, axis=1)
     rows = np.arange(len(symbols))
     first_open = open_[rows, first_index]

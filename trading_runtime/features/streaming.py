@@ -336,7 +336,8 @@ class StreamingFeatures:
                 block = state.log_volume[k - window + 1 : k + 1]
                 std = _sample_std(block)
                 z = (block[-1] - block.mean(axis=0)) / std
-                values[:, column[f"volume_z_{window}"]] = np.where(std > 0, z, 0.0)
+                constant = np.all(block == block[-1], axis=0)  # exactly, not via the std
+                values[:, column[f"volume_z_{window}"]] = np.where(constant | ~(std > 0), 0.0, z)
             cumulative_volume = state.cumulative_volume[k]
             deviation = close / (state.cumulative_value[k] / cumulative_volume) - 1.0
             values[:, column["vwap_dev"]] = np.where(cumulative_volume > 0, deviation, 0.0)

@@ -101,6 +101,22 @@ class WalkForwardConfig:
             raise WalkForwardConfigError("folds need at least one day to fit on")
         FoldScheme(self.scheme)
 
+    def days_needed(self, validation_days: int = TrainingConfig.validation_days) -> int:
+        """Sessions the design needs: every test block, the embargo, the first fold's
+        early-stopping days and its days to fit on."""
+        return self.folds * self.test_days + self.embargo_days + validation_days + self.min_fit_days
+
+    def shortfall(self, days: int, validation_days: int = TrainingConfig.validation_days) -> str:
+        """Why ``days`` sessions cannot hold the design ("" when they can)."""
+        needed = self.days_needed(validation_days)
+        if days >= needed:
+            return ""
+        return (
+            f"{days} days cannot hold {self.folds} folds of {self.test_days} test days, a "
+            f"{self.embargo_days}-day embargo, {validation_days} early-stopping days and "
+            f"{self.min_fit_days} days to fit on ({needed} days needed)"
+        )
+
     def as_dict(self) -> dict[str, object]:
         return {
             "folds": self.folds,
@@ -155,13 +171,9 @@ def plan_folds(
     ordered = sorted(set(days))
     tested = config.folds * config.test_days
     span = len(ordered) - tested - config.embargo_days  # fold 1's training span
-    needed = tested + config.embargo_days + validation_days + config.min_fit_days
-    if len(ordered) < needed:
-        raise InsufficientDataError(
-            f"{len(ordered)} days cannot hold {config.folds} folds of {config.test_days} test days"
-            f", a {config.embargo_days}-day embargo, {validation_days} early-stopping days and "
-            f"{config.min_fit_days} days to fit on ({needed} days needed)"
-        )
+    shortfall = config.shortfall(len(ordered), validation_days)
+    if shortfall:
+        raise InsufficientDataError(shortfall)
     folds = []
     for k in range(config.folds):
         test_start = len(ordered) - tested + k * config.test_days

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from tests.support import store_builders as b
@@ -14,86 +14,30 @@ from trading_runtime.domain import (
     Action,
     Decision,
     OrderSide,
-    OrderStatus,
-    OrderUpdated,
     SessionStatus,
-    TradeEventType,
 )
 from trading_runtime.store.models import (
     AccountSnapshotRow,
     DecisionRow,
     EngineEventRow,
-    FillRow,
-    OrderEventRow,
-    OrderRow,
     PositionSnapshotRow,
     TradingSessionRow,
 )
 from trading_runtime.store.operations import (
     EndSession,
-    LedgerOperation,
     RecordAccount,
     RecordDecisions,
     RecordEngineEvent,
-    RecordOrderRejected,
     RecordOrderSubmitted,
     RecordOrderUpdate,
     RecordPositions,
     UnknownSessionError,
 )
-from trading_runtime.store.reads import LedgerReader
-from trading_runtime.store.registry import ModelRegistry
-from trading_runtime.store.writes import LedgerRepository
-
-
-class Ledger:
-    """The write path and the reads over one database, as the tests use them."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.repository = LedgerRepository(engine)
-        self.reads = LedgerReader(engine)
-
-    def apply(self, *operations: LedgerOperation) -> None:
-        for operation in operations:
-            self.repository.apply(operation)
-
-
-@pytest.fixture
-def ledger(engine: Engine) -> Ledger:
-    return Ledger(engine)
-
-
-@pytest.fixture
-def session_id(engine: Engine) -> int:
-    return b.open_session(engine)
-
-
-def count(engine: Engine, table: type, **where: object) -> int:
-    query = select(func.count()).select_from(table)
-    for column, value in where.items():
-        query = query.where(getattr(table, column) == value)
-    with engine.connect() as connection:
-        return int(connection.execute(query).scalar_one())
-
-
-def register_model(engine: Engine) -> int:
-    return ModelRegistry(engine).register_candidate(
-        name="xgb",
-        artifact=b"model-bytes",
-        artifact_format="xgboost-json",
-        feature_spec_hash="spec",
-        feature_names=["ret_1"],
-        params={},
-        metrics={},
-        lineage={"train_start": b.DAY, "train_end": b.DAY},
-    )
-
 
 # --- sessions -------------------------------------------------------------------------------------
 
 
-def test_a_session_is_opened_and_closed_with_its_summary(ledger: Ledger) -> None:
+def test_a_session_is_opened_and_closed_with_its_summary(ledger: b.Ledger) -> None:
     session_id = b.open_session(
         ledger.engine, config={"alpaca_secret_key": "sk-live", "threshold": 0.75}
     )
@@ -119,7 +63,7 @@ def test_a_session_is_opened_and_closed_with_its_summary(ledger: Ledger) -> None
     assert config == {"alpaca_secret_key": "***", "threshold": 0.75}
 
 
-def test_ending_an_unknown_session_raises(ledger: Ledger) -> None:
+def test_ending_an_unknown_session_raises(ledger: b.Ledger) -> None:
     with pytest.raises(UnknownSessionError):
         ledger.apply(EndSession(999_999, SessionStatus.COMPLETED, b.at(390)))
     with pytest.raises(ValueError, match="paused"):
@@ -130,16 +74,16 @@ def test_ending_an_unknown_session_raises(ledger: Ledger) -> None:
 
 
 def test_recording_the_same_decisions_twice_stores_them_once(
-    ledger: Ledger, session_id: int, engine: Engine
+    ledger: b.Ledger, session_id: int, engine: Engine
 ) -> None:
-    model_id = register_model(engine)
+    model_id = b.register_model(engine)
     order = b.intent()
     decisions = [
         b.decision("AAPL", 0, Action.BUY, 0.81, 187.25, model_id, order),
         b.decision("MSFT", 0, Action.HOLD, 0.5, 410.0, model_id),
     ]
     ledger.apply(RecordDecisions(session_id, decisions), RecordDecisions(session_id, decisions))
-    assert count(engine, DecisionRow) == 2
+    assert b.count_rows(engine, DecisionRow) == 2
 
     rows = ledger.reads.decisions_for_session(session_id)
     aapl = next(row for row in rows if row["symbol"] == "AAPL")
@@ -150,7 +94,7 @@ def test_recording_the_same_decisions_twice_stores_them_once(
 
 
 def test_a_later_decision_for_the_same_bar_replaces_the_earlier(
-    ledger: Ledger, session_id: int, engine: Engine
+    ledger: b.Ledger, session_id: int, engine: Engine
 ) -> None:
     ledger.apply(RecordDecisions(session_id, [b.decision(action=Action.HOLD, p_up=0.5)]))
     ledger.apply(RecordDecisions(session_id, [b.decision(action=Action.BUY, p_up=0.9)]))
@@ -159,162 +103,13 @@ def test_a_later_decision_for_the_same_bar_replaces_the_earlier(
 
 
 def test_a_decision_for_an_unknown_model_version_is_refused(
-    ledger: Ledger, session_id: int
+    ledger: b.Ledger, session_id: int
 ) -> None:
     with pytest.raises(IntegrityError):
         ledger.apply(RecordDecisions(session_id, [b.decision(model_version_id=424242)]))
 
 
-# --- orders and fills -----------------------------------------------------------------------------
-
-
-def test_order_lifecycle_submitted_partial_fill_fill(
-    ledger: Ledger, session_id: int, engine: Engine
-) -> None:
-    model_id = register_model(engine)
-    order = b.intent(qty="10", limit_price="100.10")
-    ledger.apply(RecordOrderSubmitted(session_id, order, b.snapshot(order), model_id, b.at(0)))
-    ledger.apply(
-        RecordOrderUpdate(
-            session_id,
-            b.fill_update(order, "x-1", "4", "100.01", "4", "100.01", b.at(0, 2)),
-            None,
-        )
-    )
-    partial = ledger.reads.orders_for_session(session_id)[0]
-    assert (partial.status, partial.filled_qty, partial.filled_avg_price) == (
-        OrderStatus.PARTIALLY_FILLED,
-        Decimal("4"),
-        Decimal("100.01"),
-    )
-    ledger.apply(
-        RecordOrderUpdate(
-            session_id,
-            b.fill_update(order, "x-2", "6", "100.07", "10", "100.046", b.at(0, 3), fee="0.02"),
-            None,
-        )
-    )
-    final = ledger.reads.orders_for_session(session_id)[0]
-    assert final.status is OrderStatus.FILLED
-    assert final.filled_qty == Decimal("10")
-    assert final.filled_avg_price == Decimal("100.046")
-    assert final.model_version_id == model_id
-    assert final.decision_bar_timestamp == b.at(0)
-    assert final.reason == order.reason
-
-    fills = ledger.reads.fills_for_session(session_id)
-    assert [(f.execution_id, f.qty, f.price, f.fee) for f in fills] == [
-        ("x-1", Decimal("4"), Decimal("100.01"), Decimal("0")),
-        ("x-2", Decimal("6"), Decimal("100.07"), Decimal("0.02")),
-    ]
-    # Fills inherit the order's model version when the update does not name one.
-    assert {f.model_version_id for f in fills} == {model_id}
-    assert count(engine, OrderEventRow) == 2
-
-
-def test_replayed_trade_updates_are_stored_once(
-    ledger: Ledger, session_id: int, engine: Engine
-) -> None:
-    order = b.intent(qty="10")
-    updates = [
-        b.status_update(order, TradeEventType.NEW, OrderStatus.NEW, b.at(0, 1)),
-        b.fill_update(order, "x-1", "10", "100.05", "10", "100.05", b.at(0, 2)),
-    ]
-    ledger.apply(RecordOrderSubmitted(session_id, order, None, None, b.at(0)))
-    for _ in range(3):
-        for update in updates:
-            ledger.apply(RecordOrderUpdate(session_id, update, None))
-    assert count(engine, FillRow) == 1
-    assert count(engine, OrderEventRow) == 2
-    assert count(engine, OrderRow) == 1
-    assert ledger.reads.orders_for_session(session_id)[0].status is OrderStatus.FILLED
-
-
-def test_updates_arriving_before_the_submission_response_are_not_rolled_back(
-    ledger: Ledger, session_id: int
-) -> None:
-    # The trade-update stream can beat the REST response; a stale 'new' state (or the
-    # submission's own snapshot) must not undo a fill.
-    order = b.intent(qty="5")
-    ledger.apply(
-        RecordOrderUpdate(
-            session_id, b.fill_update(order, "x-1", "5", "99.5", "5", "99.5", b.at(0, 2)), None
-        )
-    )
-    ledger.apply(RecordOrderSubmitted(session_id, order, b.snapshot(order), None, b.at(0)))
-    ledger.apply(
-        RecordOrderUpdate(
-            session_id,
-            b.status_update(order, TradeEventType.NEW, OrderStatus.NEW, b.at(0, 1)),
-            None,
-        )
-    )
-    recorded = ledger.reads.orders_for_session(session_id)[0]
-    assert recorded.status is OrderStatus.FILLED
-    assert recorded.filled_qty == Decimal("5")
-    assert recorded.decision_bar_timestamp == b.at(0)  # filled in by the late submission
-    assert recorded.reason == order.reason
-
-
-def test_a_canceled_partial_fill_keeps_its_filled_quantity(ledger: Ledger, session_id: int) -> None:
-    order = b.intent(qty="10")
-    ledger.apply(RecordOrderSubmitted(session_id, order, b.snapshot(order), None, b.at(0)))
-    ledger.apply(
-        RecordOrderUpdate(
-            session_id, b.fill_update(order, "x-1", "3", "100", "3", "100", b.at(0, 2)), None
-        )
-    )
-    canceled = b.snapshot(order, OrderStatus.CANCELED, "3", "100", updated_at=b.at(0, 3))
-    ledger.apply(
-        RecordOrderUpdate(
-            session_id,
-            OrderUpdated(event=TradeEventType.CANCELED, order=canceled, timestamp=b.at(0, 3)),
-            None,
-        )
-    )
-    recorded = ledger.reads.orders_for_session(session_id)[0]
-    assert (recorded.status, recorded.filled_qty) == (OrderStatus.CANCELED, Decimal("3"))
-
-
-def test_a_rejected_submission_is_recorded_with_the_brokers_reason(
-    ledger: Ledger, session_id: int, engine: Engine
-) -> None:
-    order = b.intent()
-    ledger.apply(RecordOrderRejected(session_id, b.rejection(order), None))
-    ledger.apply(RecordOrderRejected(session_id, b.rejection(order), None))  # replay
-    recorded = ledger.reads.orders_for_session(session_id)[0]
-    assert recorded.status is OrderStatus.REJECTED
-    assert (recorded.reject_code, recorded.reject_message) == (
-        40310000,
-        "insufficient buying power",
-    )
-    assert count(engine, OrderEventRow, event="rejected") == 1
-
-
-def test_a_duplicate_id_rejection_does_not_clobber_the_live_order(
-    ledger: Ledger, session_id: int, engine: Engine
-) -> None:
-    # After a crash the engine re-submits the same deterministic client_order_id; the broker
-    # refuses it, but the first order is real and keeps its state.
-    order = b.intent(qty="10")
-    ledger.apply(RecordOrderSubmitted(session_id, order, b.snapshot(order), None, b.at(0)))
-    ledger.apply(
-        RecordOrderUpdate(
-            session_id, b.fill_update(order, "x-1", "10", "100", "10", "100", b.at(0, 2)), None
-        )
-    )
-    ledger.apply(
-        RecordOrderRejected(
-            session_id, b.rejection(order, 40010001, "client_order_id must be unique"), None
-        )
-    )
-    recorded = ledger.reads.orders_for_session(session_id)[0]
-    assert recorded.status is OrderStatus.FILLED
-    assert recorded.reject_code is None
-    assert count(engine, OrderEventRow, event="rejected") == 1
-
-
-def test_quantities_and_prices_round_trip_exactly(ledger: Ledger, session_id: int) -> None:
+def test_quantities_and_prices_round_trip_exactly(ledger: b.Ledger, session_id: int) -> None:
     order = b.intent(qty="0.123456789", limit_price="187.0012")
     ledger.apply(RecordOrderSubmitted(session_id, order, None, None, b.at(0)))
     update = b.fill_update(
@@ -337,7 +132,7 @@ def test_quantities_and_prices_round_trip_exactly(ledger: Ledger, session_id: in
     assert fill.to_domain() == update.fill
 
 
-def test_net_positions_are_computed_from_fills(ledger: Ledger, session_id: int) -> None:
+def test_net_positions_are_computed_from_fills(ledger: b.Ledger, session_id: int) -> None:
     fills = [
         (b.intent("tp-b-1", "AAPL", qty="10"), "100.10", b.at(0, 2)),
         (b.intent("tp-s-1", "AAPL", OrderSide.SELL, qty="4", minute=5), "101.30", b.at(5, 2)),
@@ -366,7 +161,7 @@ def test_net_positions_are_computed_from_fills(ledger: Ledger, session_id: int) 
 
 
 def test_snapshots_and_engine_events_are_idempotent(
-    ledger: Ledger, session_id: int, engine: Engine
+    ledger: b.Ledger, session_id: int, engine: Engine
 ) -> None:
     for _ in range(2):
         ledger.apply(
@@ -380,9 +175,9 @@ def test_snapshots_and_engine_events_are_idempotent(
     ledger.apply(event, event)  # a replayed event is stored once
     ledger.apply(RecordEngineEvent(session_id, "kill_switch", {"loss": "-3.5"}, b.at(2)))  # another
 
-    assert count(engine, PositionSnapshotRow) == 4
-    assert count(engine, AccountSnapshotRow) == 1
-    assert count(engine, EngineEventRow) == 2
+    assert b.count_rows(engine, PositionSnapshotRow) == 4
+    assert b.count_rows(engine, AccountSnapshotRow) == 1
+    assert b.count_rows(engine, EngineEventRow) == 2
     with engine.connect() as connection:
         market_value = connection.execute(
             select(PositionSnapshotRow.market_value).where(
@@ -396,9 +191,9 @@ def test_snapshots_and_engine_events_are_idempotent(
 
 
 def test_report_reads_gather_what_a_session_tearsheet_needs(
-    ledger: Ledger, session_id: int
+    ledger: b.Ledger, session_id: int
 ) -> None:
-    model_id = register_model(ledger.engine)
+    model_id = b.register_model(ledger.engine)
     order = b.intent(qty="10", limit_price="100.10")
     ledger.apply(
         RecordPositions(session_id, b.positions(), "broker", b.at(0)),
