@@ -16,7 +16,7 @@ import pandas as pd
 
 from trading_runtime.backtest.driver import VenueDriver
 from trading_runtime.backtest.replay import ONE_MINUTE, BacktestConfig
-from trading_runtime.backtest.results import BacktestResult, Recorder, metrics
+from trading_runtime.backtest.results import BacktestResult, Recorder
 from trading_runtime.core.book import Book
 from trading_runtime.core.minute import build_predictions, decide_minute
 from trading_runtime.domain.bars import Bar
@@ -104,24 +104,7 @@ def reference_replay(
         recorder.final(order)
     equity_curve = pd.DataFrame(curve, columns=["timestamp", "equity", "cash", "market_value"])
     equity_curve["benchmark_equity"] = _buy_and_hold(bars, equity_curve, config)
-    orders, fills = pd.DataFrame(recorder.orders), pd.DataFrame(recorder.fills)
-    return BacktestResult(
-        equity_curve,
-        orders,
-        fills,
-        counts,
-        metrics(
-            equity_curve,
-            orders,
-            fills,
-            config.starting_cash,
-            fees=book.fees_paid,
-            costs=recorder.costs,
-            realized_pnl=book.realized_pnl,
-        ),
-        cash=book.cash,
-        positions={symbol: position.qty for symbol, position in book.positions.items()},
-    )
+    return recorder.result(equity_curve, counts, book, config.starting_cash)
 
 
 def _buy_and_hold(bars: pd.DataFrame, curve: pd.DataFrame, config: BacktestConfig) -> np.ndarray:

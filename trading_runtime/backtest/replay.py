@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from trading_runtime.backtest.driver import VenueDriver
-from trading_runtime.backtest.results import BacktestResult, Recorder, benchmark, metrics
+from trading_runtime.backtest.results import BacktestResult, Recorder, benchmark
 from trading_runtime.core.book import Book
 from trading_runtime.core.minute import (
     DecisionConfig,
@@ -231,26 +231,7 @@ def run_backtest(
             ),
         }
     )
-    orders_frame = pd.DataFrame(recorder.orders)
-    fills_frame = pd.DataFrame(recorder.fills)
-    result_metrics = metrics(
-        equity_curve,
-        orders_frame,
-        fills_frame,
-        config.starting_cash,
-        fees=book.fees_paid,
-        costs=recorder.costs,
-        realized_pnl=book.realized_pnl,
-    )
-    return BacktestResult(
-        equity_curve,
-        orders_frame,
-        fills_frame,
-        counts,
-        result_metrics,
-        cash=book.cash,
-        positions={symbol: position.qty for symbol, position in book.positions.items()},
-    )
+    return recorder.result(equity_curve, counts, book, config.starting_cash)
 
 
 @dataclass(frozen=True)

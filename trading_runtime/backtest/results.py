@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trading_runtime.core.book import Book
 from trading_runtime.domain.enums import OrderSide
 from trading_runtime.domain.orders import OrderIntent
 from trading_runtime.venue import OrderRefusedError, TradeUpdateEvent, VenueOrder
@@ -65,6 +66,34 @@ class Recorder:
             _order_row(
                 intent, order.id, order.status.value, order.filled_qty, order.filled_avg_price, ""
             )
+        )
+
+    def result(
+        self,
+        equity_curve: pd.DataFrame,
+        decision_counts: dict[str, int],
+        book: Book,
+        starting_cash: Decimal,
+    ) -> BacktestResult:
+        """The replay's result: the recorded orders and fills as frames, their metrics, and
+        the book's exact cash and positions at the end."""
+        orders, fills = pd.DataFrame(self.orders), pd.DataFrame(self.fills)
+        return BacktestResult(
+            equity_curve,
+            orders,
+            fills,
+            decision_counts,
+            metrics(
+                equity_curve,
+                orders,
+                fills,
+                starting_cash,
+                fees=book.fees_paid,
+                costs=self.costs,
+                realized_pnl=book.realized_pnl,
+            ),
+            cash=book.cash,
+            positions={symbol: position.qty for symbol, position in book.positions.items()},
         )
 
     def _fill(
