@@ -103,6 +103,7 @@ class EngineBase:
         self.desk: OrderDesk | None = None
         self._queue: asyncio.Queue[Bar | _Stop] = asyncio.Queue()
         self._stop_reason: str | None = None
+        self.model_error: str | None = None  # why the last champion could not be loaded
         self._orders_settled = asyncio.Event()
         # IOC and market orders resolve as soon as they reach the market; until their updates
         # arrive the book is stale, so the next minute waits for them (briefly).

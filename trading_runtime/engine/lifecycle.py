@@ -44,7 +44,9 @@ class LifecyclePart(EngineBase):
         except InvalidSymbolsError as error:
             raise EngineStartError(str(error)) from None
         if not await self.check_for_new_model():
-            raise EngineStartError("no champion model could be loaded from the registry")
+            raise EngineStartError(
+                self.model_error or "no champion model in the registry: promote a model first"
+            )
         try:
             clock = await self._in_thread(self._broker.get_clock)
             self._started_at = clock.timestamp

@@ -114,6 +114,7 @@ class LiveEngine(InboundPart, MinuteClockPart, LifecyclePart, EngineBase):
             model = await self._in_thread(self._models.load, champion)
             model.check_compatible(self._spec)
         except Exception as error:
+            self.model_error = f"champion model {champion} could not be loaded: {error}"
             logger.error("could not load champion model %s: %s", champion, error)
             self._event("model_reload_failed", {"model_version_id": champion, "error": str(error)})
             return False

@@ -162,7 +162,9 @@ def champion_daily_logloss(
     spec: FeatureSpec = FEATURE_SPEC,
     label_spec: LabelSpec = LABEL_SPEC,
 ) -> dict[str, Any]:
-    """The champion's out-of-sample log loss on each of the candidate's test days.
+    """The champion's out-of-sample log loss on each of the candidate's test days, or, when
+    its artifact was built for other features than the running code computes, only why it
+    cannot serve (``cannot_serve``: the live loop refuses it, so there is nothing to compare).
 
     A day after ``trained_through`` is scored with the champion's own artifact (``model``;
     it never saw that day) on the same rows as the candidate. An earlier day takes the
@@ -172,6 +174,12 @@ def champion_daily_logloss(
     so where both come from walk-forward folds the comparison is between recipes on equal
     terms, and where the artifact is used it leans, if anything, towards the champion.
     """
+    if model is not None:
+        try:
+            model.check_compatible(spec)
+        except ModelIncompatibleError as error:
+            # It cannot trade on the running code, so it is no standard to keep a model from.
+            return {"daily_logloss": {}, "sources": {}, "notes": [], "cannot_serve": str(error)}
     days = [dt.date.fromisoformat(d["day"]) for d in candidate_report.get("daily") or []]
     later = [day for day in days if day > trained_through]
     daily: dict[str, float] = {}

@@ -28,7 +28,8 @@ inputs are not available, neither passes nor blocks and says so):
 * ``beats_champion`` (when a champion exists): paired per-day log-loss differences
   (champion minus candidate) on shared out-of-sample days, at least ``min_paired_days`` of
   them, have their interval above 0. A tie or a difference within the noise keeps the
-  champion.
+  champion. Skipped when the champion was built for other features than the running code
+  computes: the live loop cannot load it, so it is no standard to beat.
 """
 
 from __future__ import annotations
@@ -301,6 +302,13 @@ def _beats_champion(
             False,
             f"the current champion {current_champion_id} was not evaluated on the candidate's "
             "test days",
+            champion_id=current_champion_id,
+        )
+    if champion.get("cannot_serve"):
+        return _gate(
+            SKIPPED,
+            f"champion {current_champion_id} cannot trade on the running code "
+            f"({champion['cannot_serve']}): there is no champion to beat",
             champion_id=current_champion_id,
         )
     candidate = {d["day"]: d["logloss"] for d in daily if d.get("logloss") is not None}

@@ -11,6 +11,7 @@ import numpy as np
 from tests.support.reports import DAYS, evaluation
 from tests.support.reports import walk_forward_report as report
 from trading_runtime.marketdata.storage import ParquetLake
+from trading_runtime.modeling.artifact import ModelIncompatibleError
 from trading_runtime.modeling.pipeline import champion_daily_logloss
 from trading_runtime.modeling.promotion import PromotionGates, decide_promotion, leak_check_gate
 
@@ -132,3 +133,35 @@ def test_the_champions_stored_record_counts_only_for_the_same_symbols_and_labels
     assert unused["daily_logloss"] == {} and "other symbols" in unused["notes"][0]
     decision = decide_promotion(candidate, evaluation({"id": 4, **unused}), 4)
     assert "0 shared out-of-sample days" in decision.gates["beats_champion"]["reason"]
+
+
+class _OtherFeatures:
+    """A champion artifact built for other features than the running code computes."""
+
+    def check_compatible(self, spec: Any) -> None:
+        raise ModelIncompatibleError(
+            f"model features 895be7fd2a77 do not match the running feature spec {spec.hash}"
+        )
+
+
+def test_a_champion_the_running_code_cannot_serve_is_no_standard_to_beat() -> None:
+    candidate = report(daily_logloss=[1.07] * 20)
+    stored = report(daily_logloss=[1.0] * 20)  # its old record would win every day
+    through = dt.date.fromisoformat(DAYS[0])
+    scores = champion_daily_logloss(
+        ParquetLake("unused"),
+        _OtherFeatures(),  # type: ignore[arg-type]
+        through,
+        stored,
+        candidate,
+    )
+    assert scores["daily_logloss"] == {} and "895be7fd2a77" in scores["cannot_serve"]
+    decision = decide_promotion(candidate, evaluation({"id": 4, **scores}), 4)
+    gate = decision.gates["beats_champion"]
+    assert gate["status"] == "skipped" and "cannot trade on the running code" in gate["reason"]
+    assert decision.promote, decision.reason
+    # the same record from a champion that can serve keeps the champion
+    servable = champion_daily_logloss(ParquetLake("unused"), None, through, stored, candidate)
+    assert decide_promotion(candidate, evaluation({"id": 4, **servable}), 4).failed == [
+        "beats_champion"
+    ]
