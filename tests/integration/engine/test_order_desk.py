@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.support.emulator import endpoints, running_emulator, trading_client
+from tests.support.ledgers import RecordingLedger
 from trading_runtime.adapters.alpaca import AlpacaBroker
 from trading_runtime.core.book import Book
 from trading_runtime.domain.enums import OrderSide, OrderType, TimeInForce
@@ -20,8 +21,6 @@ from trading_runtime.domain.orders import OrderIntent
 from trading_runtime.engine.orders import OrderDesk, OrderDeskConfig
 from trading_runtime.sim import EmulatorServer
 from trading_runtime.store.operations import (
-    LedgerOperation,
-    RecordEngineEvent,
     RecordOrderRejected,
     RecordOrderSubmitted,
 )
@@ -35,21 +34,6 @@ FAST = OrderDeskConfig(
     confirm_initial_s=0.01,
     confirm_max_s=0.02,
 )
-
-
-class ListLedger:
-    session_id = 1
-
-    def __init__(self) -> None:
-        self.operations: list[LedgerOperation] = []
-
-    def submit(self, operation: LedgerOperation) -> None:
-        self.operations.append(operation)
-
-    def events(self, kind: str) -> list[RecordEngineEvent]:
-        return [
-            o for o in self.operations if isinstance(o, RecordEngineEvent) and o.event_kind == kind
-        ]
 
 
 def buy(client_order_id: str) -> OrderIntent:
@@ -78,7 +62,7 @@ async def _desk_run(broker: AlpacaBroker, steps: Any, config: OrderDeskConfig = 
     async def in_thread(function: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(executor, function, *args)
 
-    ledger = ListLedger()
+    ledger = RecordingLedger()
     book = Book(Decimal(100000))
     desk = OrderDesk(broker, ledger, book, in_thread, lambda: CREATED, config)
     try:
@@ -97,7 +81,7 @@ def test_an_unknown_outcome_stays_pending_until_the_broker_confirms_it(
     # confirmation lookup all time out.
     server.inject_slow_requests(4, 1.0)
 
-    async def steps(desk: OrderDesk, book: Book, ledger: ListLedger) -> None:
+    async def steps(desk: OrderDesk, book: Book, ledger: RecordingLedger) -> None:
         desk.submit(buy("unknown-1"), None, CREATED)
         assert desk.blocks("AAPL")
         await desk.drain(timeout_s=30.0)
@@ -133,7 +117,7 @@ def test_transient_errors_are_retried_under_the_same_client_order_id(
     broker = AlpacaBroker(endpoints(server), timeout_s=2.0)
     server.inject_http_errors(500, 2)  # the submission and its lookup fail
 
-    async def steps(desk: OrderDesk, book: Book, ledger: ListLedger) -> None:
+    async def steps(desk: OrderDesk, book: Book, ledger: RecordingLedger) -> None:
         desk.submit(buy("retried-1"), None, CREATED)
         await desk.drain(timeout_s=30.0)
         assert desk.counts.submit_retries == 1 and desk.counts.orders_submitted == 1
@@ -161,7 +145,7 @@ def test_an_order_the_broker_never_got_is_released_after_the_lookup(
     broker = AlpacaBroker(endpoints(server), timeout_s=2.0)
     server.inject_http_errors(500, 4)  # both submissions and both lookups fail
 
-    async def steps(desk: OrderDesk, book: Book, ledger: ListLedger) -> None:
+    async def steps(desk: OrderDesk, book: Book, ledger: RecordingLedger) -> None:
         desk.submit(buy("never-1"), None, CREATED)
         await desk.drain(timeout_s=30.0)
         assert desk.pending == {} and desk.counts.orders_not_placed == 1
@@ -183,7 +167,7 @@ def test_the_in_flight_check_finds_an_order_whose_updates_were_missed(
     broker = AlpacaBroker(endpoints(server), timeout_s=2.0)
     quiet = OrderDeskConfig(stale_order_s=0.0)
 
-    async def steps(desk: OrderDesk, book: Book, ledger: ListLedger) -> None:
+    async def steps(desk: OrderDesk, book: Book, ledger: RecordingLedger) -> None:
         desk.submit(buy("quiet-1"), None, CREATED)
         await desk.drain(timeout_s=30.0)
         assert "quiet-1" in book.working

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.support.builders import FULL_DAY
+from tests.support.ledgers import RecordingLedger
 from trading_runtime.engine.live import EngineConfig, LiveEngine
 from trading_runtime.engine.report import EngineStartError
 from trading_runtime.modeling.artifact import ModelIncompatibleError
@@ -33,18 +34,8 @@ class Registry:
         return OtherFeaturesModel()
 
 
-class Ledger:
-    session_id = 1
-
-    def __init__(self) -> None:
-        self.operations: list[Any] = []
-
-    def submit(self, operation: Any) -> None:
-        self.operations.append(operation)
-
-
-def _start(champion: int | None) -> tuple[str, Ledger]:
-    ledger = Ledger()
+def _start(champion: int | None) -> tuple[str, RecordingLedger]:
+    ledger = RecordingLedger()
     engine = LiveEngine(
         EngineConfig(
             trading_day=FULL_DAY, symbols=("AAPL",), reference_symbol="SPY", session_key="t"
@@ -65,9 +56,7 @@ def test_a_champion_built_for_other_features_is_refused_with_the_reason() -> Non
     reason, ledger = _start(champion=7)
     assert reason.startswith("champion model 7 could not be loaded: model features 895be7fd2a77")
     assert "do not match the running feature spec" in reason
-    [event] = [
-        op for op in ledger.operations if getattr(op, "event_kind", "") == "model_reload_failed"
-    ]
+    [event] = ledger.events("model_reload_failed")
     assert event.detail["model_version_id"] == 7
 
 

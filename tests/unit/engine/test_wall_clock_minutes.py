@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from tests.support.builders import FULL_DAY, day_bars
+from tests.support.ledgers import RecordingLedger
 from trading_runtime.domain.bars import Bar
 from trading_runtime.domain.portfolio import AccountSnapshot
 from trading_runtime.engine.live import EngineConfig, LiveEngine
@@ -90,16 +91,6 @@ class Models:
 
     def load(self, model_version_id: int) -> FlatModel:
         return FlatModel()
-
-
-class Ledger:
-    session_id = 1
-
-    def __init__(self) -> None:
-        self.operations: list[Any] = []
-
-    def submit(self, operation: Any) -> None:
-        self.operations.append(operation)
 
 
 class Silent:
@@ -183,7 +174,7 @@ def test_minutes_close_on_the_clock_and_late_or_updated_bars_only_amend_the_stat
     script.sort(key=lambda item: item[0])
 
     clock = ScaledClock(first_live - dt.timedelta(seconds=5))
-    ledger = Ledger()
+    ledger = RecordingLedger()
     closed_at: dict[dt.datetime, dt.datetime] = {}
     engine = _engine(
         "wall-clock", clock, lambda on_bar, on_rejected: Feed(clock, script, on_bar), ledger
@@ -247,7 +238,7 @@ def test_a_session_started_after_the_open_warms_up_from_history_and_decides_at_o
         return [b for b in earlier if first <= b.timestamp <= last]
 
     clock = ScaledClock(first_live + dt.timedelta(seconds=1))  # restarted mid-session
-    ledger = Ledger()
+    ledger = RecordingLedger()
     engine = _engine(
         "warm",
         clock,
@@ -319,7 +310,7 @@ def test_bars_missed_while_the_stream_was_down_are_backfilled_from_history() -> 
         return feeds[-1]
 
     clock = ScaledClock(first_live - dt.timedelta(seconds=5))
-    engine = _engine("backfill", clock, feed, Ledger(), history=history)
+    engine = _engine("backfill", clock, feed, RecordingLedger(), history=history)
     report = asyncio.run(engine.run())
 
     assert report.status == "completed", report.reason
@@ -350,7 +341,7 @@ class WriterStats:
     spool_backlog: int = 0
 
 
-class FailingLedger(Ledger):
+class FailingLedger(RecordingLedger):
     """A ledger whose writer dead-letters a write once the session is under way."""
 
     def __init__(self) -> None:
