@@ -34,7 +34,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +61,6 @@ from trading_runtime.store.operations import (
 )
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 __all__ = [
     "EngineConfig",

@@ -4,7 +4,6 @@ the emulator's event clock (each ack answers with how far the replay has publish
 
 import asyncio
 import logging
-from typing import TypeVar
 
 from trading_runtime.domain.bars import Bar
 from trading_runtime.engine.base import EngineBase, _Stop
@@ -19,7 +18,6 @@ from trading_runtime.engine.report import (
 )
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 class MinuteClockPart(EngineBase):
