@@ -136,8 +136,7 @@ class LiveEngine(InboundPart, MinuteClockPart, LifecyclePart, EngineBase):
             self.book.mark(bar.symbol, Decimal(str(bar.close)))
         decided, holds = self._decide(minute, rows)
         decisions = self._hold_unresolved(decided)
-        self._last_bar = minute if self._last_bar is None else max(self._last_bar, minute)
-        self.stats.minutes_processed += 1
+        self._count_minute(minute)
         self.stats.decisions += len(decisions) + (len(holds) if holds else 0)
         if decisions:
             self._ledger.submit(RecordDecisions(self._ledger.session_id, tuple(decisions)))
