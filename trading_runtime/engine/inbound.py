@@ -25,7 +25,7 @@ class InboundPart(EngineBase):
             problems = bar.problems()
             if not problems and not self.session.contains_bar(bar.timestamp):
                 problems = ["outside the regular session"]
-            if not problems and bar.symbol not in self.features.symbols:
+            if not problems and bar.symbol not in self._known_symbols:
                 problems = ["not subscribed"]
             if problems:
                 await self._on_rejected_bar(bar, ", ".join(problems))
