@@ -88,6 +88,7 @@ class EngineBase:
         self._clock = clock or WallClock()
         self._spec = spec
         self.features = StreamingFeatures(config.subscribed, config.reference_symbol, spec)
+        self._known_symbols = frozenset(self.features.symbols)  # checked for every inbound bar
         self.stats = EngineStats()
         self.book: Book | None = None
         self.model: TradingModel | None = None

@@ -3,7 +3,7 @@ ledger; a handler that raises trips the kill switch (never swallowed)."""
 
 import datetime as dt
 import logging
-from typing import Any, TypeVar
+from typing import Any
 
 from trading_runtime.domain.bars import Bar
 from trading_runtime.domain.orders import OrderUpdated
@@ -14,7 +14,6 @@ from trading_runtime.store.operations import (
 )
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 class InboundPart(EngineBase):
@@ -26,7 +25,7 @@ class InboundPart(EngineBase):
             problems = bar.problems()
             if not problems and not self.session.contains_bar(bar.timestamp):
                 problems = ["outside the regular session"]
-            if not problems and bar.symbol not in self.features.symbols:
+            if not problems and bar.symbol not in self._known_symbols:
                 problems = ["not subscribed"]
             if problems:
                 await self._on_rejected_bar(bar, ", ".join(problems))

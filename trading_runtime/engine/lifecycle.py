@@ -7,7 +7,6 @@ import datetime as dt
 import logging
 from dataclasses import replace
 from decimal import Decimal
-from typing import TypeVar
 
 from trading_runtime.core.book import Book
 from trading_runtime.domain.enums import SessionStatus
@@ -33,7 +32,6 @@ from trading_runtime.store.operations import (
 )
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 class LifecyclePart(EngineBase):

@@ -34,7 +34,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +61,6 @@ from trading_runtime.store.operations import (
 )
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 __all__ = [
     "EngineConfig",
@@ -137,8 +136,7 @@ class LiveEngine(InboundPart, MinuteClockPart, LifecyclePart, EngineBase):
             self.book.mark(bar.symbol, Decimal(str(bar.close)))
         decided, holds = self._decide(minute, rows)
         decisions = self._hold_unresolved(decided)
-        self._last_bar = minute if self._last_bar is None else max(self._last_bar, minute)
-        self.stats.minutes_processed += 1
+        self._count_minute(minute)
         self.stats.decisions += len(decisions) + (len(holds) if holds else 0)
         if decisions:
             self._ledger.submit(RecordDecisions(self._ledger.session_id, tuple(decisions)))

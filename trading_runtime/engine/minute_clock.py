@@ -3,8 +3,8 @@ wall clock (a minute closes ``minute_grace_s`` after its end) or, replaying in l
 the emulator's event clock (each ack answers with how far the replay has published)."""
 
 import asyncio
+import datetime as dt
 import logging
-from typing import TypeVar
 
 from trading_runtime.domain.bars import Bar
 from trading_runtime.engine.base import EngineBase, _Stop
@@ -19,7 +19,6 @@ from trading_runtime.engine.report import (
 )
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 class MinuteClockPart(EngineBase):
@@ -114,9 +113,13 @@ class MinuteClockPart(EngineBase):
             await self._process_minute(minute, bars)
             return
         self.features.close_minute(minute, [])
+        self._count_minute(minute)
+        self.stats.quiet_minutes += 1
+
+    def _count_minute(self, minute: dt.datetime) -> None:
+        """``minute`` is processed: it becomes the event time's last bar (``_now``)."""
         self._last_bar = minute if self._last_bar is None else max(self._last_bar, minute)
         self.stats.minutes_processed += 1
-        self.stats.quiet_minutes += 1
 
     def _stalled(self) -> MarketDataStalledError:
         return MarketDataStalledError(

@@ -32,7 +32,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import stamina
 
@@ -48,7 +48,6 @@ from trading_runtime.store.operations import (
 )
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 InThread = Callable[..., Awaitable[Any]]
 

@@ -163,8 +163,9 @@ async def _run(
     from trading_runtime.store.operations import EndSession
     from trading_runtime.store.reads import LedgerReader
     from trading_runtime.store.registry import ModelRegistry
+    from trading_runtime.store.session_ledger import SessionLedger
     from trading_runtime.store.sessions import SessionIdentity, SessionLeases
-    from trading_runtime.store.writer import LedgerWriter, SessionLedger
+    from trading_runtime.store.writer import LedgerWriter
     from trading_runtime.store.writes import LedgerRepository
 
     mode = request.mode

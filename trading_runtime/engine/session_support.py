@@ -32,8 +32,8 @@ async def keep_lease(leases: Any, lease: Any, engine: LiveEngine) -> None:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
+    from trading_runtime.store.db_errors import describe_error
     from trading_runtime.store.sessions import SessionLeaseLostError
-    from trading_runtime.store.writer import describe_error
 
     interval_s = lease.ttl_s / 3
     while True:

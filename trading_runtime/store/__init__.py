@@ -45,6 +45,7 @@ from trading_runtime.store.operations import (
 from trading_runtime.store.reads import LedgerReader
 from trading_runtime.store.recovery import RecoveryReader
 from trading_runtime.store.registry import ModelLineage, ModelRegistry, ModelVersionRecord
+from trading_runtime.store.session_ledger import SessionLedger
 from trading_runtime.store.sessions import (
     Lease,
     SessionIdentity,
@@ -52,7 +53,7 @@ from trading_runtime.store.sessions import (
     SessionLeaseLostError,
     SessionLeases,
 )
-from trading_runtime.store.writer import LedgerWriter, SessionLedger, WriterStats
+from trading_runtime.store.writer import LedgerWriter, WriterStats
 from trading_runtime.store.writes import LedgerRepository
 
 __all__ = [

@@ -31,7 +31,7 @@ from trading_runtime.store.db import (
     resolve_database_url,
     stop_embedded,
 )
-from trading_runtime.store.writer import describe_error
+from trading_runtime.store.db_errors import describe_error
 
 DAGSTER_URL_VARIABLE = "DAGSTER_POSTGRES_URL"
 

@@ -16,8 +16,8 @@ for good (a constraint violation, a bug) are dead-lettered and logged, never ret
 forever. Every repository method is idempotent, so an operation applied twice (a replay
 after a lost acknowledgement) is harmless.
 
-Counters for metrics: :attr:`LedgerWriter.stats`. :class:`SessionLedger` (``session_ledger``) is the live
-engine's ledger port: a writer and the id of the session the engine's operations belong to.
+Counters for metrics: :attr:`LedgerWriter.stats`. The live engine's ledger port over a
+writer is ``store.session_ledger.SessionLedger``.
 """
 
 from __future__ import annotations
@@ -378,16 +378,3 @@ class LedgerWriter:
                 self._spool.directory,
             )
         return left
-
-
-# The engine's port over a writer (kept importable from here).
-from trading_runtime.store.session_ledger import SessionLedger  # noqa: E402
-
-__all__ = [
-    "LedgerWriter",
-    "SessionLedger",
-    "WriterClosedError",
-    "WriterStats",
-    "describe_error",
-    "is_transient_error",
-]

@@ -43,8 +43,9 @@ from trading_runtime.sim.control import EmulatorControl
 from trading_runtime.store.operations import LedgerOperation
 from trading_runtime.store.reads import LedgerReader
 from trading_runtime.store.registry import ModelRegistry
+from trading_runtime.store.session_ledger import SessionLedger
 from trading_runtime.store.sessions import SessionIdentity
-from trading_runtime.store.writer import LedgerWriter, SessionLedger
+from trading_runtime.store.writer import LedgerWriter
 from trading_runtime.store.writes import LedgerRepository
 from trading_runtime.strategy.rules import StrategyConfig
 

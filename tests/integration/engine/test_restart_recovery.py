@@ -34,8 +34,9 @@ from trading_runtime.store.operations import (
     RecordOrderUpdate,
 )
 from trading_runtime.store.recovery import RecoveryReader
+from trading_runtime.store.session_ledger import SessionLedger
 from trading_runtime.store.sessions import SessionIdentity
-from trading_runtime.store.writer import LedgerWriter, SessionLedger
+from trading_runtime.store.writer import LedgerWriter
 from trading_runtime.store.writes import LedgerRepository
 
 

@@ -24,8 +24,9 @@ from trading_runtime.store.operations import (
     RecordPositions,
     dump_operation,
 )
+from trading_runtime.store.session_ledger import SessionLedger
 from trading_runtime.store.spool import DEAD_LETTER_FILE, Spool
-from trading_runtime.store.writer import LedgerWriter, SessionLedger, WriterClosedError
+from trading_runtime.store.writer import LedgerWriter, WriterClosedError
 
 
 class FakeLedger:
