@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 from trading_runtime.core.book import Book
 from trading_runtime.domain.enums import SessionStatus
@@ -267,13 +268,19 @@ class LifecyclePart(EngineBase):
             logger.warning("%s stream did not stop cleanly: %s", name, error)
 
     # --- helpers --------------------------------------------------------------------------
-    def _report(self, status: SessionStatus, reason: str) -> EngineReport:
-        book = self.book
+    def counters(self) -> dict[str, Any]:
+        """Every counter of the session: the engine's, the order desk's and the kill
+        switch's (the report's stats, and what status snapshots read)."""
         stats = self.stats.as_dict()
         if self.desk is not None:
             stats.update(self.desk.counts.__dict__)
             stats["orders_unresolved"] = len(self.desk.pending)
         stats.update(self.kill_switch.counts.__dict__)
+        return stats
+
+    def _report(self, status: SessionStatus, reason: str) -> EngineReport:
+        book = self.book
+        stats = self.counters()
         return EngineReport(
             status=status,
             reason=reason,

@@ -76,9 +76,13 @@ class SessionObserver(Protocol):
 class EngineView(Protocol):
     """What a snapshot reads from the engine (``LiveEngine`` has these attributes)."""
 
-    stats: Any  # .as_dict(): counters and minute_latency_p50_ms / _p99_ms
+    stats: Any  # .minutes_processed
     book: Any  # .equity, .day_start_equity, .positions (None before the start)
     model_version_id: int | None
+
+    def counters(self) -> dict[str, Any]:
+        """Every counter of the session, with minute_latency_p50_ms / _p99_ms."""
+        ...
 
 
 def take_snapshot(
@@ -88,7 +92,7 @@ def take_snapshot(
     book = engine.book
     if book is None:
         return None
-    stats = engine.stats.as_dict()
+    stats = engine.counters()
     return SessionSnapshot(
         session_id=session_id,
         minutes_processed=int(stats.get("minutes_processed", 0)),

@@ -34,6 +34,7 @@ from trading_runtime.engine.live import (
     SessionKilledError,
 )
 from trading_runtime.engine.minutes import MarketProgress
+from trading_runtime.engine.observer import take_snapshot
 from trading_runtime.engine.orders import OrderDeskConfig
 from trading_runtime.engine.recovery import RecoverySource
 from trading_runtime.engine.runner import RegistryModelSource
@@ -207,6 +208,8 @@ def test_a_whole_session_trades_and_the_ledger_adds_up(database: Engine, tmp_pat
     assert session.unwritten == 0
     assert report.stats["minutes_processed"] == 210
     assert report.stats["orders_submitted"] > 0, "the threshold was chosen so the model trades"
+    final = take_snapshot(session.engine, session.session_id, dt.datetime.now(dt.UTC), final=True)
+    assert final is not None and final.orders_submitted == report.stats["orders_submitted"]
     ledger = session.ledger
     assert ledger.net_positions_from_fills(session.session_id) == broker_positions
     summary = ledger.session_summary(session.session_id)

@@ -54,6 +54,9 @@ class _Engine:
     book: _Book | None = field(default_factory=_Book)
     model_version_id: int | None = 4
 
+    def counters(self) -> dict[str, Any]:
+        return self.stats.as_dict()
+
 
 class _Recorder:
     def __init__(self) -> None:
