@@ -28,9 +28,6 @@ symbol (SPY) at the first open with all the cash and holds. No server code is im
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -128,7 +125,7 @@ def run_backtest(
         # entry and exit tests): a row without a buy signal acts only for a held symbol
         # with a sell signal; every other row is a HOLD, counted, not built.
         first, last = int(feature_low[0]), int(feature_high[-1])
-        with scoring_threads(model, config.scoring_threads):
+        with model.threads(config.scoring_threads):
             probabilities = model.predict_proba(rows.values[first:last])
         buy, sell = signals(probabilities, config.decision.strategy)
         buy_at = np.flatnonzero(buy) + first
@@ -257,20 +254,6 @@ class _FeatureRows:
         symbols = np.asarray(names, dtype=object)[codes[selected]].tolist()
         closes = features["close"].to_numpy(dtype=float)[selected]
         return cls(ns, values, symbols, closes)
-
-
-@contextmanager
-def scoring_threads(model: TradingModel, threads: int) -> Iterator[None]:
-    """Predict with ``threads`` XGBoost threads inside the block, then restore the booster's
-    own thread setting (predictions do not depend on it, only their speed)."""
-    booster = model.booster
-    config = json.loads(booster.save_config())
-    previous = int(config["learner"]["generic_param"]["nthread"])
-    booster.set_param({"nthread": threads})
-    try:
-        yield
-    finally:
-        booster.set_param({"nthread": previous})
 
 
 @dataclass(frozen=True)
