@@ -55,7 +55,6 @@ from trading_runtime.venue import FillModelConfig, IdSource, Venue
 ONE_MINUTE = dt.timedelta(minutes=1)
 _PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 _HOLD = Action.HOLD.value
-_ZERO = Decimal(0)
 
 __all__ = ["BacktestConfig", "BacktestResult", "run_backtest"]
 
@@ -202,8 +201,7 @@ def run_backtest(
                         model_version_id=model_version_id,
                         decision_price=price,
                     )
-            cash = book.cash
-            market_value = book.market_value if book.positions else _ZERO
+            cash, market_value = book.cash, book.market_value
             curve.append((float(cash + market_value), float(cash), float(market_value)))
         curve_times.append(timestamps[replayed])
         driver.end_session(session.close)
