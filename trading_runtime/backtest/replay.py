@@ -28,9 +28,6 @@ symbol (SPY) at the first open with all the cash and holds. No server code is im
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -58,7 +55,6 @@ from trading_runtime.venue import FillModelConfig, IdSource, Venue
 ONE_MINUTE = dt.timedelta(minutes=1)
 _PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 _HOLD = Action.HOLD.value
-_ZERO = Decimal(0)
 
 __all__ = ["BacktestConfig", "BacktestResult", "run_backtest"]
 
@@ -128,7 +124,7 @@ def run_backtest(
         # entry and exit tests): a row without a buy signal acts only for a held symbol
         # with a sell signal; every other row is a HOLD, counted, not built.
         first, last = int(feature_low[0]), int(feature_high[-1])
-        with scoring_threads(model, config.scoring_threads):
+        with model.threads(config.scoring_threads):
             probabilities = model.predict_proba(rows.values[first:last])
         buy, sell = signals(probabilities, config.decision.strategy)
         buy_at = np.flatnonzero(buy) + first
@@ -205,8 +201,7 @@ def run_backtest(
                         model_version_id=model_version_id,
                         decision_price=price,
                     )
-            cash = book.cash
-            market_value = book.market_value if book.positions else _ZERO
+            cash, market_value = book.cash, book.market_value
             curve.append((float(cash + market_value), float(cash), float(market_value)))
         curve_times.append(timestamps[replayed])
         driver.end_session(session.close)
@@ -257,20 +252,6 @@ class _FeatureRows:
         symbols = np.asarray(names, dtype=object)[codes[selected]].tolist()
         closes = features["close"].to_numpy(dtype=float)[selected]
         return cls(ns, values, symbols, closes)
-
-
-@contextmanager
-def scoring_threads(model: TradingModel, threads: int) -> Iterator[None]:
-    """Predict with ``threads`` XGBoost threads inside the block, then restore the booster's
-    own thread setting (predictions do not depend on it, only their speed)."""
-    booster = model.booster
-    config = json.loads(booster.save_config())
-    previous = int(config["learner"]["generic_param"]["nthread"])
-    booster.set_param({"nthread": threads})
-    try:
-        yield
-    finally:
-        booster.set_param({"nthread": previous})
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,12 +51,12 @@ class FeatureDayResult:
     @property
     def bars(self) -> pd.DataFrame:
         """The bars the features were computed from (stored bars less the excluded symbols)."""
-        return _included_bars(self.lake, self.day, self.excluded)
+        return without_excluded(self.lake.read_bars(self.day), self.excluded)
 
 
-def _included_bars(lake: ParquetLake, day: dt.date, excluded: dict[str, str]) -> pd.DataFrame:
-    stored = lake.read_bars(day)
-    return stored[~stored["symbol"].isin(excluded)].reset_index(drop=True)
+def without_excluded(bars: pd.DataFrame, excluded: Collection[str]) -> pd.DataFrame:
+    """``bars`` less the symbols a day's coverage record excludes (as features are built)."""
+    return bars[~bars["symbol"].isin(excluded)].reset_index(drop=True)
 
 
 def build_feature_day(
@@ -67,7 +67,7 @@ def build_feature_day(
     Raises ``MissingPartitionError`` when the day's bars or coverage were never stored.
     """
     excluded = excluded_symbols(lake.read_coverage(day))
-    bars = _included_bars(lake, day, excluded)
+    bars = without_excluded(lake.read_bars(day), excluded)
     features = compute_features(bars, reference_symbol, spec)
     features = features.astype(dict.fromkeys(spec.names, STORED_DTYPE))
     path = lake.write_features(day, spec.hash, features)

@@ -34,6 +34,7 @@ from trading_runtime.features.build import (
     check_no_lookahead,
     check_parity,
     compare_features,
+    without_excluded,
 )
 from trading_runtime.features.spec import FEATURE_SPEC, FeatureSpec
 from trading_runtime.marketdata.coverage import excluded_symbols
@@ -143,7 +144,7 @@ def check_stored_day(
         excluded = excluded_symbols(lake.read_coverage(day))
     except MissingPartitionError as error:
         return DayChecks(day, None, None, None, f"not in the lake: {error}")
-    bars = bars[~bars["symbol"].isin(excluded)].reset_index(drop=True)
+    bars = without_excluded(bars, excluded)
     if bars.empty:
         return DayChecks(day, None, None, None, "no bars to check against")
     chosen = lookahead_cutoffs(bars["timestamp"].unique(), cutoffs, seed, day)

@@ -8,6 +8,9 @@ to refuse one computed on different features.
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,6 +88,18 @@ class TradingModel:
         if self._predictor is None:
             self._predictor = DensePredictor(self.booster, self._iteration_range, classes=3)
         return self._predictor.predict(features)
+
+    @contextmanager
+    def threads(self, threads: int) -> Iterator[None]:
+        """Predict with ``threads`` XGBoost threads inside the block, then restore the
+        booster's own thread setting (predictions do not depend on it, only their speed)."""
+        config = json.loads(self.booster.save_config())
+        previous = int(config["learner"]["generic_param"]["nthread"])
+        self.booster.set_param({"nthread": threads})
+        try:
+            yield
+        finally:
+            self.booster.set_param({"nthread": previous})
 
     def feature_importance(self) -> dict[str, float]:
         """Total gain per feature (0 for features the trees never split on)."""

@@ -9,7 +9,6 @@ backtest packages, the window's sessions and the bytes of their stored bars and 
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
@@ -17,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from trading_runtime.features.spec import FEATURE_SPEC, FeatureSpec
+from trading_runtime.features.spec import FEATURE_SPEC, FeatureSpec, code_digest
 from trading_runtime.marketdata.storage import ParquetLake
 from trading_runtime.modeling.labels import LABEL_SPEC, LabelSpec
 
@@ -28,12 +27,12 @@ _PACKAGES = ("modeling", "backtest")
 def training_code_digest() -> str:
     """SHA-256 of the syntax trees of the modeling and backtest packages."""
     root = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256()
-    for package in _PACKAGES:
-        for path in sorted((root / package).glob("*.py")):
-            digest.update(f"{package}/{path.name}".encode())
-            digest.update(ast.dump(ast.parse(path.read_text(encoding="utf-8"))).encode())
-    return digest.hexdigest()
+    modules = [
+        f"{package}/{path.stem}"
+        for package in _PACKAGES
+        for path in sorted((root / package).glob("*.py"))
+    ]
+    return code_digest(root, tuple(modules))
 
 
 def data_digest(lake: ParquetLake, days: Sequence[dt.date], spec: FeatureSpec) -> str:
