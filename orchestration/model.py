@@ -17,7 +17,7 @@ from upath import UPath
 
 from orchestration import plots
 from orchestration.data import feature_table
-from orchestration.feature_checks import CheckedDays, checked_days
+from orchestration.feature_checks import checked_days
 from orchestration.model_metadata import defined, evaluation_metadata, fold_table, metadata_float
 from orchestration.report_metadata import model_report_metadata
 from orchestration.resources import DatabaseResource, LakeResource, PlatformSettingsResource
@@ -114,7 +114,7 @@ def model_candidate(
     leak_metadata: dict[str, Any] = {
         "leak_checked_days": len(days),
         "excluded_partitions": dg.MetadataValue.md(
-            "\n".join(f"- {line}" for line in CheckedDays([], excluded).excluded_lines()) or "none"
+            "\n".join(f"- {line}" for line in checked.excluded_lines(since=days[0])) or "none"
         ),
     }
     backtest = platform.get().backtest_config()
