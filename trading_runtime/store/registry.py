@@ -123,13 +123,10 @@ class ModelRegistry:
 
     # --- reads -----------------------------------------------------------------------------------
     def get(self, model_version_id: int) -> ModelVersionRecord:
-        with self._sessions() as session:
-            row = session.execute(
-                record_query().where(ModelVersionRow.id == model_version_id)
-            ).one_or_none()
-            if row is None:
-                raise ModelVersionNotFoundError(f"no model version {model_version_id}")
-            return to_record(*row)
+        record = self._one_record(record_query().where(ModelVersionRow.id == model_version_id))
+        if record is None:
+            raise ModelVersionNotFoundError(f"no model version {model_version_id}")
+        return record
 
     def load_artifact(self, model_version_id: int) -> bytes:
         """The artifact bytes, verified against their SHA-256 (raises
@@ -159,41 +156,35 @@ class ModelRegistry:
             ).scalar_one_or_none()
 
     def champion(self) -> ModelVersionRecord | None:
-        with self._sessions() as session:
-            row = session.execute(
-                record_query().where(ModelVersionRow.status == ModelStatus.CHAMPION.value)
-            ).one_or_none()
-            return to_record(*row) if row else None
+        return self._one_record(
+            record_query().where(ModelVersionRow.status == ModelStatus.CHAMPION.value)
+        )
 
     def latest_evaluated_candidate(self) -> ModelVersionRecord | None:
         """The most recently evaluated version still in ``candidate`` status."""
-        with self._sessions() as session:
-            row = session.execute(
-                record_query()
-                .where(
-                    ModelVersionRow.status == ModelStatus.CANDIDATE.value,
-                    ModelVersionRow.evaluated_at.is_not(None),
-                )
-                .order_by(ModelVersionRow.evaluated_at.desc(), ModelVersionRow.id.desc())
-                .limit(1)
-            ).one_or_none()
-            return to_record(*row) if row else None
+        return self._one_record(
+            record_query()
+            .where(
+                ModelVersionRow.status == ModelStatus.CANDIDATE.value,
+                ModelVersionRow.evaluated_at.is_not(None),
+            )
+            .order_by(ModelVersionRow.evaluated_at.desc(), ModelVersionRow.id.desc())
+            .limit(1)
+        )
 
     def find_by_recipe(self, name: str, fingerprint: str) -> ModelVersionRecord | None:
         """The newest version of ``name`` whose ``params["recipe_fingerprint"]`` (recipe, code
         and data it was trained from) equals ``fingerprint``; rejected versions count too (the
         same inputs would be rejected again)."""
-        with self._sessions() as session:
-            row = session.execute(
-                record_query()
-                .where(
-                    ModelVersionRow.name == name,
-                    ModelVersionRow.params["recipe_fingerprint"].astext == fingerprint,
-                )
-                .order_by(ModelVersionRow.id.desc())
-                .limit(1)
-            ).one_or_none()
-            return to_record(*row) if row else None
+        return self._one_record(
+            record_query()
+            .where(
+                ModelVersionRow.name == name,
+                ModelVersionRow.params["recipe_fingerprint"].astext == fingerprint,
+            )
+            .order_by(ModelVersionRow.id.desc())
+            .limit(1)
+        )
 
     def versions(self, status: ModelStatus | None = None) -> list[ModelVersionRecord]:
         """Every version (optionally of one status), newest first."""
@@ -296,6 +287,12 @@ class ModelRegistry:
             )
 
     # --- internals -------------------------------------------------------------------------
+    def _one_record(self, query: Any) -> ModelVersionRecord | None:
+        """The record of the single row ``query`` (a :func:`record_query`) finds, or None."""
+        with self._sessions() as session:
+            row = session.execute(query).one_or_none()
+        return to_record(*row) if row else None
+
     def _promote_locked(
         self,
         session: Session,
