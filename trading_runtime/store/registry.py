@@ -67,6 +67,9 @@ __all__ = [
     "sha256_hex",
 ]
 
+_IS_CHAMPION = ModelVersionRow.status == ModelStatus.CHAMPION.value
+_CHAMPION_ID = select(ModelVersionRow.id).where(_IS_CHAMPION)
+
 
 class ModelRegistry:
     """Synchronous registry access; one transaction per call; safe to share across threads."""
@@ -149,16 +152,10 @@ class ModelRegistry:
     def champion_id(self) -> int | None:
         """Id of the champion; one indexed lookup, cheap enough to poll."""
         with self._sessions() as session:
-            return session.execute(
-                select(ModelVersionRow.id).where(
-                    ModelVersionRow.status == ModelStatus.CHAMPION.value
-                )
-            ).scalar_one_or_none()
+            return session.execute(_CHAMPION_ID).scalar_one_or_none()
 
     def champion(self) -> ModelVersionRecord | None:
-        return self._one_record(
-            record_query().where(ModelVersionRow.status == ModelStatus.CHAMPION.value)
-        )
+        return self._one_record(record_query().where(_IS_CHAMPION))
 
     def latest_evaluated_candidate(self) -> ModelVersionRecord | None:
         """The most recently evaluated version still in ``candidate`` status."""
@@ -239,11 +236,7 @@ class ModelRegistry:
         """
         with self._sessions.begin() as session:
             now = serialise_champion_changes(session)
-            champion_id = session.execute(
-                select(ModelVersionRow.id).where(
-                    ModelVersionRow.status == ModelStatus.CHAMPION.value
-                )
-            ).scalar_one_or_none()
+            champion_id = session.execute(_CHAMPION_ID).scalar_one_or_none()
             if champion_id is None:
                 raise PromotionRefusedError("no champion to roll back from")
             previous_id = session.execute(
@@ -320,9 +313,7 @@ class ModelRegistry:
                 f"model version {model_version_id}: artifact does not match its SHA-256"
             )
         previous = session.execute(
-            select(ModelVersionRow)
-            .where(ModelVersionRow.status == ModelStatus.CHAMPION.value)
-            .with_for_update()
+            select(ModelVersionRow).where(_IS_CHAMPION).with_for_update()
         ).scalar_one_or_none()
         if previous is not None:
             previous.status = ModelStatus.RETIRED.value
