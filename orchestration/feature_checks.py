@@ -33,8 +33,13 @@ class CheckedDays:
     passed: list[dt.date]
     excluded: dict[dt.date, str] = field(default_factory=dict)
 
-    def excluded_lines(self) -> list[str]:
-        return [f"{day}: {reason}" for day, reason in sorted(self.excluded.items())]
+    def excluded_lines(self, since: dt.date | None = None) -> list[str]:
+        """``day: reason`` of the excluded sessions (from ``since`` on, when given)."""
+        return [
+            f"{day}: {reason}"
+            for day, reason in sorted(self.excluded.items())
+            if since is None or day >= since
+        ]
 
 
 def _latest_runs(instance: dg.DagsterInstance, keys: set[str]) -> dict[str, str]:

@@ -17,11 +17,10 @@ from upath import UPath
 
 from orchestration import plots
 from orchestration.data import feature_table
-from orchestration.feature_checks import CheckedDays, checked_days
+from orchestration.feature_checks import checked_days
 from orchestration.model_metadata import defined, evaluation_metadata, fold_table, metadata_float
 from orchestration.report_metadata import model_report_metadata
 from orchestration.resources import DatabaseResource, LakeResource, PlatformSettingsResource
-from trading_runtime.backtest.replay import BacktestConfig
 from trading_runtime.domain.enums import ModelStatus
 from trading_runtime.features.spec import FEATURE_SPEC
 from trading_runtime.modeling.artifact import ARTIFACT_FORMAT, ModelIncompatibleError, TradingModel
@@ -115,10 +114,10 @@ def model_candidate(
     leak_metadata: dict[str, Any] = {
         "leak_checked_days": len(days),
         "excluded_partitions": dg.MetadataValue.md(
-            "\n".join(f"- {line}" for line in CheckedDays([], excluded).excluded_lines()) or "none"
+            "\n".join(f"- {line}" for line in checked.excluded_lines(since=days[0])) or "none"
         ),
     }
-    backtest = backtest_config(platform)
+    backtest = platform.get().backtest_config()
     training, walk_forward = config.training(), config.walk_forward()
     fingerprint = recipe_fingerprint(parquet, days, (training, walk_forward, backtest))
     registry = database.registry()
@@ -331,11 +330,6 @@ def _model_tearsheet(
         context.log.warning(f"tearsheet of model {version_id} not written: {error}")
         path = None
     return model_report_metadata(model, path)
-
-
-def backtest_config(platform: PlatformSettingsResource) -> BacktestConfig:
-    """Cash, rules and trading costs from the settings (the costs every backtest charges)."""
-    return platform.get().backtest_config()
 
 
 def candidate_summary(registry: Any, model_version_id: int | None = None) -> list[tuple[str, str]]:

@@ -20,7 +20,7 @@ import datetime as dt
 from aiohttp import web
 from alpaca.trading.enums import ActivityType
 
-from trading_runtime.sim.http import bad_request, json_response
+from trading_runtime.sim.http import bad_request, json_response, query_time
 from trading_runtime.sim.journal import FILL, MAX_PAGE_SIZE
 from trading_runtime.sim.state import state
 from trading_runtime.sim.wire import NEW_YORK
@@ -28,19 +28,6 @@ from trading_runtime.venue.errors import unprocessable
 
 # Only fills happen here; other valid types list nothing.
 KNOWN_TYPES = frozenset(activity_type.value for activity_type in ActivityType)
-
-
-def _time(name: str, text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        if len(text) == 10:
-            stamp = dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), NEW_YORK)
-        else:
-            stamp = dt.datetime.fromisoformat(text.replace(" ", "+").replace("Z", "+00:00"))
-    except ValueError:
-        raise bad_request(f"invalid {name}: {text!r}") from None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
 
 
 def _wanted_types(request: web.Request) -> set[str]:
@@ -84,8 +71,8 @@ async def list_activities(request: web.Request) -> web.Response:
     if page_size is None and day is None:
         page_size = MAX_PAGE_SIZE
     fills = state(request).journal.query(
-        after=_time("after", query.get("after")),
-        until=_time("until", query.get("until")),
+        after=query_time(query.get("after"), name="after", day_zone=NEW_YORK),
+        until=query_time(query.get("until"), name="until", day_zone=NEW_YORK),
         day=day,
         descending=direction == "desc",
         page_size=page_size,

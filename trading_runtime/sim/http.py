@@ -13,6 +13,7 @@ Websocket paths skip all of them; ``/v2/sim`` control requests skip rate limit a
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -50,6 +51,24 @@ def error_response(status: int, code: int, message: str) -> web.Response:
 
 def bad_request(message: str) -> OrderRefusedError:
     return OrderRefusedError(400, CODE_BAD_REQUEST, message)
+
+
+def query_time(
+    text: str | None, *, name: str = "time", day_zone: dt.tzinfo = dt.UTC
+) -> dt.datetime | None:
+    """An ISO 8601 query parameter (a ``+`` decoded as a space is put back); a date alone is
+    midnight in ``day_zone``, a time without an offset is UTC; None when absent; 400 when
+    unreadable (``invalid {name}: ...``)."""
+    if not text:
+        return None
+    try:
+        if len(text) == 10:
+            stamp = dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), day_zone)
+        else:
+            stamp = dt.datetime.fromisoformat(text.replace(" ", "+"))
+    except ValueError:
+        raise bad_request(f"invalid {name}: {text!r}") from None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
 
 
 async def read_json(request: web.Request) -> Any:

@@ -44,6 +44,8 @@ class FillJournal:
         return len(self._fills)
 
     def record(self, events: list[TradeUpdateEvent]) -> None:
+        """Add the fills among ``events`` (every publish calls this, most with none)."""
+        count = len(self._fills)
         for event in events:
             if not event.event.is_fill or event.execution_id is None:
                 continue
@@ -68,9 +70,9 @@ class FillJournal:
                 "cum_qty": plain_decimal(order.filled_qty),
                 "order_status": order.status.value,
             }
-            self._ids.add(identifier)
-            self._fills.append(FillActivity(len(self._fills), event.timestamp, identifier, body))
-        self._fills.sort(key=lambda fill: (fill.transaction_time, fill.sequence))
+            self._append(event.timestamp, body)
+        if len(self._fills) != count:
+            self._sort()
 
     def bodies(self) -> list[dict[str, Any]]:
         return [fill.body for fill in self._fills]
@@ -78,9 +80,14 @@ class FillJournal:
     def restore(self, bodies: list[dict[str, Any]]) -> None:
         """Reload records saved by :meth:`bodies` (the emulator's ``--state`` file)."""
         for body in bodies:
-            stamp = dt.datetime.fromisoformat(body["transaction_time"].replace("Z", "+00:00"))
-            self._ids.add(body["id"])
-            self._fills.append(FillActivity(len(self._fills), stamp, body["id"], body))
+            self._append(dt.datetime.fromisoformat(body["transaction_time"]), body)
+        self._sort()
+
+    def _append(self, transaction_time: dt.datetime, body: dict[str, Any]) -> None:
+        self._ids.add(body["id"])
+        self._fills.append(FillActivity(len(self._fills), transaction_time, body["id"], body))
+
+    def _sort(self) -> None:
         self._fills.sort(key=lambda fill: (fill.transaction_time, fill.sequence))
 
     def query(

@@ -5,13 +5,18 @@ trade updates those calls return on the trading stream.
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from aiohttp import web
 
-from trading_runtime.sim.http import bad_request, error_response, json_response, read_json
+from trading_runtime.sim.http import (
+    bad_request,
+    error_response,
+    json_response,
+    query_time,
+    read_json,
+)
 from trading_runtime.sim.state import EmulatorState, state
 from trading_runtime.sim.wire import account_json, order_json, position_json
 from trading_runtime.venue import (
@@ -58,16 +63,6 @@ async def replace_order(request: web.Request) -> web.Response:
     return json_response(order_json(order))
 
 
-def _parse_query_time(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        stamp = dt.datetime.fromisoformat(text.replace(" ", "+"))
-    except ValueError:
-        raise bad_request(f"invalid time: {text!r}") from None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
-
-
 async def list_orders(request: web.Request) -> web.Response:
     """``after`` and ``until`` are both exclusive, as at Alpaca."""
     emulator = state(request)
@@ -82,8 +77,8 @@ async def list_orders(request: web.Request) -> web.Response:
     limit = max(1, min(limit, MAX_ORDERS_LIMIT))
     symbols = {s.strip().upper() for s in query.get("symbols", "").split(",") if s.strip()}
     side = query.get("side")
-    after = _parse_query_time(query.get("after"))
-    until = _parse_query_time(query.get("until"))
+    after = query_time(query.get("after"))
+    until = query_time(query.get("until"))
 
     def keep(order: VenueOrder) -> bool:
         if status == "open" and not order.is_open:

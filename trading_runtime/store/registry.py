@@ -67,6 +67,9 @@ __all__ = [
     "sha256_hex",
 ]
 
+_IS_CHAMPION = ModelVersionRow.status == ModelStatus.CHAMPION.value
+_CHAMPION_ID = select(ModelVersionRow.id).where(_IS_CHAMPION)
+
 
 class ModelRegistry:
     """Synchronous registry access; one transaction per call; safe to share across threads."""
@@ -123,13 +126,10 @@ class ModelRegistry:
 
     # --- reads -----------------------------------------------------------------------------------
     def get(self, model_version_id: int) -> ModelVersionRecord:
-        with self._sessions() as session:
-            row = session.execute(
-                record_query().where(ModelVersionRow.id == model_version_id)
-            ).one_or_none()
-            if row is None:
-                raise ModelVersionNotFoundError(f"no model version {model_version_id}")
-            return to_record(*row)
+        record = self._one_record(record_query().where(ModelVersionRow.id == model_version_id))
+        if record is None:
+            raise ModelVersionNotFoundError(f"no model version {model_version_id}")
+        return record
 
     def load_artifact(self, model_version_id: int) -> bytes:
         """The artifact bytes, verified against their SHA-256 (raises
@@ -152,48 +152,36 @@ class ModelRegistry:
     def champion_id(self) -> int | None:
         """Id of the champion; one indexed lookup, cheap enough to poll."""
         with self._sessions() as session:
-            return session.execute(
-                select(ModelVersionRow.id).where(
-                    ModelVersionRow.status == ModelStatus.CHAMPION.value
-                )
-            ).scalar_one_or_none()
+            return session.execute(_CHAMPION_ID).scalar_one_or_none()
 
     def champion(self) -> ModelVersionRecord | None:
-        with self._sessions() as session:
-            row = session.execute(
-                record_query().where(ModelVersionRow.status == ModelStatus.CHAMPION.value)
-            ).one_or_none()
-            return to_record(*row) if row else None
+        return self._one_record(record_query().where(_IS_CHAMPION))
 
     def latest_evaluated_candidate(self) -> ModelVersionRecord | None:
         """The most recently evaluated version still in ``candidate`` status."""
-        with self._sessions() as session:
-            row = session.execute(
-                record_query()
-                .where(
-                    ModelVersionRow.status == ModelStatus.CANDIDATE.value,
-                    ModelVersionRow.evaluated_at.is_not(None),
-                )
-                .order_by(ModelVersionRow.evaluated_at.desc(), ModelVersionRow.id.desc())
-                .limit(1)
-            ).one_or_none()
-            return to_record(*row) if row else None
+        return self._one_record(
+            record_query()
+            .where(
+                ModelVersionRow.status == ModelStatus.CANDIDATE.value,
+                ModelVersionRow.evaluated_at.is_not(None),
+            )
+            .order_by(ModelVersionRow.evaluated_at.desc(), ModelVersionRow.id.desc())
+            .limit(1)
+        )
 
     def find_by_recipe(self, name: str, fingerprint: str) -> ModelVersionRecord | None:
         """The newest version of ``name`` whose ``params["recipe_fingerprint"]`` (recipe, code
         and data it was trained from) equals ``fingerprint``; rejected versions count too (the
         same inputs would be rejected again)."""
-        with self._sessions() as session:
-            row = session.execute(
-                record_query()
-                .where(
-                    ModelVersionRow.name == name,
-                    ModelVersionRow.params["recipe_fingerprint"].astext == fingerprint,
-                )
-                .order_by(ModelVersionRow.id.desc())
-                .limit(1)
-            ).one_or_none()
-            return to_record(*row) if row else None
+        return self._one_record(
+            record_query()
+            .where(
+                ModelVersionRow.name == name,
+                ModelVersionRow.params["recipe_fingerprint"].astext == fingerprint,
+            )
+            .order_by(ModelVersionRow.id.desc())
+            .limit(1)
+        )
 
     def versions(self, status: ModelStatus | None = None) -> list[ModelVersionRecord]:
         """Every version (optionally of one status), newest first."""
@@ -248,11 +236,7 @@ class ModelRegistry:
         """
         with self._sessions.begin() as session:
             now = serialise_champion_changes(session)
-            champion_id = session.execute(
-                select(ModelVersionRow.id).where(
-                    ModelVersionRow.status == ModelStatus.CHAMPION.value
-                )
-            ).scalar_one_or_none()
+            champion_id = session.execute(_CHAMPION_ID).scalar_one_or_none()
             if champion_id is None:
                 raise PromotionRefusedError("no champion to roll back from")
             previous_id = session.execute(
@@ -296,6 +280,12 @@ class ModelRegistry:
             )
 
     # --- internals -------------------------------------------------------------------------
+    def _one_record(self, query: Any) -> ModelVersionRecord | None:
+        """The record of the single row ``query`` (a :func:`record_query`) finds, or None."""
+        with self._sessions() as session:
+            row = session.execute(query).one_or_none()
+        return to_record(*row) if row else None
+
     def _promote_locked(
         self,
         session: Session,
@@ -323,9 +313,7 @@ class ModelRegistry:
                 f"model version {model_version_id}: artifact does not match its SHA-256"
             )
         previous = session.execute(
-            select(ModelVersionRow)
-            .where(ModelVersionRow.status == ModelStatus.CHAMPION.value)
-            .with_for_update()
+            select(ModelVersionRow).where(_IS_CHAMPION).with_for_update()
         ).scalar_one_or_none()
         if previous is not None:
             previous.status = ModelStatus.RETIRED.value
